@@ -1,0 +1,1 @@
+"""Prefect flows: thin, and reading like the process they run."""

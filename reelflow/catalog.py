@@ -1,0 +1,201 @@
+"""The model catalog: typed view over catalog.yaml (data users can edit without Python)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .errors import CatalogError
+
+Status = Literal["available", "preview", "deprecated", "retired"]
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Lifecycle(Frozen):
+    status: Status = "available"
+    date: dt.date | None = None
+    successor: str | None = None
+    note: str | None = None
+
+    def retired_on(self, today: dt.date) -> bool:
+        """Retired once the status says so and its date (if any) has passed."""
+        return self.status == "retired" and (self.date is None or self.date <= today)
+
+
+class DurationRange(Frozen):
+    min: Annotated[int, Field(ge=1)]
+    max: Annotated[int, Field(ge=1)]
+
+
+class ModelRoute(Frozen):
+    model_config = ConfigDict(extra="allow", frozen=True)
+    id: str
+    status: Status = "available"
+    date: dt.date | None = None
+
+    def retired_on(self, today: dt.date) -> bool:
+        return self.status == "retired" and (self.date is None or self.date <= today)
+
+
+class RouteInfo(Frozen):
+    kind: Literal["local", "official", "aggregator"]
+    env: list[str] = []
+    any_env: bool = False
+    """True: one of env is enough (e.g. an API key *or* a project); False: all are needed."""
+    concurrency: Annotated[int, Field(ge=1)] = 2
+    rpm: Annotated[int, Field(ge=0)] = 0
+
+    def configured(self, environ: dict[str, str]) -> bool:
+        if not self.env:
+            return True
+        have = [bool(environ.get(name)) for name in self.env]
+        return any(have) if self.any_env else all(have)
+
+
+class ModelSpec(Frozen):
+    id: str
+    name: str
+    family: str
+    tier: Literal["draft", "final"]
+    draft: str | None = None
+    auto_route: bool = True
+    durations: list[int] | DurationRange
+    resolutions: Annotated[list[int], Field(min_length=1)]
+    fps: Annotated[list[int], Field(min_length=1)]
+    aspects: list[str]
+    native_audio: bool
+    image_to_video: bool
+    price_per_second: dict[int, float]
+    scores: dict[str, float] = {}
+    strengths: list[str] = []
+    routes: dict[str, ModelRoute]
+    lifecycle: Lifecycle = Lifecycle()
+
+    @property
+    def max_duration(self) -> int:
+        return self.durations.max if isinstance(self.durations, DurationRange) else max(self.durations)
+
+    def clip_seconds(self, need: float) -> int | None:
+        """Shortest length this model allows that covers ``need`` seconds (None if none does)."""
+        if isinstance(self.durations, DurationRange):
+            secs = max(self.durations.min, math.ceil(need - 1e-9))
+            return secs if secs <= self.durations.max else None
+        fits = [d for d in sorted(self.durations) if d >= need - 1e-9]
+        return fits[0] if fits else None
+
+    def resolution_for(self, short_side: int) -> int:
+        """Smallest native resolution covering ``short_side``; else the largest it has."""
+        fits = [r for r in sorted(self.resolutions) if r >= short_side]
+        return fits[0] if fits else max(self.resolutions)
+
+    def price(self, resolution: int) -> float:
+        if resolution in self.price_per_second:
+            return self.price_per_second[resolution]
+        # nearest listed resolution at or above, else the top price
+        above = [r for r in sorted(self.price_per_second) if r >= resolution]
+        key = above[0] if above else max(self.price_per_second)
+        return self.price_per_second[key]
+
+    def describe_durations(self) -> str:
+        if isinstance(self.durations, DurationRange):
+            return f"{self.durations.min}-{self.durations.max}s"
+        return "/".join(str(d) for d in self.durations) + "s"
+
+
+class Catalog(Frozen):
+    version: int = 1
+    routes: dict[str, RouteInfo]
+    route_preference: list[str]
+    models: dict[str, ModelSpec]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _ids(cls, data):
+        models = data.get("models") or {}
+        for key, entry in models.items():
+            if isinstance(entry, dict):
+                entry.setdefault("id", key)
+        return data
+
+    @model_validator(mode="after")
+    def _links(self) -> "Catalog":
+        problems = []
+        for mid, m in self.models.items():
+            if m.draft and m.draft not in self.models:
+                problems.append(f"{mid}: draft '{m.draft}' is not in the catalog")
+            if m.lifecycle.successor and m.lifecycle.successor not in self.models:
+                problems.append(f"{mid}: successor '{m.lifecycle.successor}' is not in the catalog")
+            for r in m.routes:
+                if r not in self.routes:
+                    problems.append(f"{mid}: route '{r}' is not declared under routes:")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def get(self, model_id: str) -> ModelSpec:
+        try:
+            return self.models[model_id]
+        except KeyError:
+            import difflib
+
+            close = difflib.get_close_matches(model_id, list(self.models), n=3, cutoff=0.4)
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            raise CatalogError(f"unknown model '{model_id}'{hint}") from None
+
+    def successor_chain(self, model_id: str, today: dt.date) -> list[str]:
+        """model, its successor, that one's successor ... stopping at a live model or a loop."""
+        chain = [model_id]
+        while True:
+            m = self.models[chain[-1]]
+            if not m.lifecycle.retired_on(today) or not m.lifecycle.successor:
+                return chain
+            if m.lifecycle.successor in chain:
+                return chain
+            chain.append(m.lifecycle.successor)
+
+
+def _read(path: Path | None) -> dict:
+    if path is None:
+        text = resources.files("reelflow").joinpath("catalog.yaml").read_text(encoding="utf-8")
+        where = "built-in catalog"
+    else:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise CatalogError(f"cannot read catalog {path}: {exc}") from None
+        where = str(path)
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise CatalogError(f"{where}: malformed YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise CatalogError(f"{where}: a catalog must be a mapping")
+    return data
+
+
+def load_catalog(path: str | Path | None = None) -> Catalog:
+    """Built-in catalog, overlaid with ``path`` or $REELFLOW_CATALOG when given."""
+    data = _read(None)
+    overlay_path = path or os.environ.get("REELFLOW_CATALOG")
+    if overlay_path:
+        overlay = _read(Path(overlay_path))
+        for key in ("routes", "models"):
+            data.setdefault(key, {}).update(overlay.get(key) or {})
+        if "route_preference" in overlay:
+            data["route_preference"] = overlay["route_preference"]
+    try:
+        return Catalog.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"])
+        raise CatalogError(f"catalog: {loc}: {first['msg']}") from None

@@ -1,0 +1,257 @@
+"""`reelflow` command line: validate, plan, render, models, schema."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from .catalog import load_catalog
+from .errors import ReelflowError, ShotListError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Shot list in git -> routed, prototyped, rendered, finished AI video edit.")
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+def _today(date: Optional[str]) -> dt.date:
+    if not date:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(date)
+    except ValueError:
+        raise typer.BadParameter(f"--date must be YYYY-MM-DD, got {date!r}") from None
+
+
+def _catalog(path: Optional[str]):
+    try:
+        return load_catalog(path)
+    except ReelflowError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def validate(paths: list[Path] = typer.Argument(..., help="Shot-list files or folders."),
+             catalog: Optional[str] = typer.Option(None, help="Catalog overlay YAML."),
+             date: Optional[str] = typer.Option(None, help="Evaluate model lifecycles on this date.")):
+    """Check shot lists (schema, assets, transitions, routing). Exit 1 on any error."""
+    from .validate import check_shotlist, find_shotlists
+
+    cat = _catalog(catalog)
+    failed = 0
+    files = find_shotlists([str(p) for p in paths])
+    if not files:
+        err.print("error: no shot lists found")
+        raise typer.Exit(1)
+    for f in files:
+        try:
+            loaded, plan = check_shotlist(f, cat, _today(date))
+        except ShotListError as exc:
+            failed += 1
+            for p in exc.problems:
+                err.print(str(p), markup=False, highlight=False)
+            continue
+        total = sum(s.duration for s in loaded.spec.shots)
+        out.print(f"ok {f} ({len(loaded.spec.shots)} shots, {total:g}s of shots)", markup=False,
+                  highlight=False)
+    raise typer.Exit(1 if failed else 0)
+
+
+@app.command()
+def plan(path: Path, as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+         catalog: Optional[str] = typer.Option(None, help="Catalog overlay YAML."),
+         date: Optional[str] = typer.Option(None, help="Evaluate model lifecycles on this date.")):
+    """Show the routing table: model per shot, why, draft model and estimated costs."""
+    from . import providers
+    from .validate import check_shotlist
+
+    cat = _catalog(catalog)
+    today = _today(date)
+    try:
+        loaded, pl = check_shotlist(path, cat, today)
+    except ShotListError as exc:
+        err.print(str(exc), markup=False, highlight=False)
+        raise typer.Exit(1) from None
+    rows = []
+    for sp in pl.shots:
+        res = providers.resolve_route(sp.model, cat, today)
+        rows.append({
+            "shot": sp.shot_id, "kind": sp.kind, "model": sp.model, "preferred": sp.preferred,
+            "draft_model": sp.draft_model, "route": res.route, "route_note": res.note,
+            "reason": sp.reason, "fallbacks": sp.fallbacks,
+            "final": sp.final.model_dump(), "draft": sp.draft.model_dump(),
+            "prototype_cost_usd": sp.draft.cost, "final_cost_usd": sp.final.cost,
+        })
+    if as_json:
+        print(json.dumps({"shotlist": str(path), "shots": rows, "prototype_cost_usd": pl.draft_cost,
+                          "final_cost_usd": pl.final_cost, "total_cost_usd": pl.total_cost,
+                          "budget_usd": pl.budget_usd, "over_budget": pl.over_budget,
+                          "notes": pl.notes}, indent=2))
+        return
+    t = Table(title=f"{loaded.spec.title} ({path})", show_lines=False)
+    for col in ("shot", "kind", "model", "draft", "clip", "reason", "proto $", "final $"):
+        t.add_column(col, overflow="fold")
+    for r, sp in zip(rows, pl.shots):
+        t.add_row(r["shot"], r["kind"], r["model"], r["draft_model"],
+                  f"{sp.final.seconds}s {sp.final.width}x{sp.final.height}@{sp.final.fps}",
+                  escape(r["reason"] + (f" [{r['route_note']}]" if r["route_note"] else "")),
+                  f"{sp.draft.cost:.2f}", f"{sp.final.cost:.2f}")
+    out.print(t)
+    budget = f" / budget ${pl.budget_usd:g}" if pl.budget_usd is not None else ""
+    out.print(f"prototype ${pl.draft_cost:.2f} + final ${pl.final_cost:.2f} = "
+              f"[bold]${pl.total_cost:.2f}[/]{budget}")
+    for n in pl.notes:
+        out.print(f"[yellow]note:[/] {n}")
+
+
+@app.command()
+def models(as_json: bool = typer.Option(False, "--json"),
+           catalog: Optional[str] = typer.Option(None, help="Catalog overlay YAML."),
+           date: Optional[str] = typer.Option(None, help="Evaluate lifecycles on this date.")):
+    """List the model catalog with lifecycle status, limits and prices."""
+    cat = _catalog(catalog)
+    today = _today(date)
+    if as_json:
+        print(json.dumps({k: m.model_dump(mode="json") for k, m in cat.models.items()}, indent=2))
+        return
+    t = Table(title=f"reelflow model catalog (as of {today})")
+    for col in ("id", "family", "tier", "status", "durations", "res", "fps", "audio", "$/s", "routes"):
+        t.add_column(col, overflow="fold")
+    for m in cat.models.values():
+        lc = m.lifecycle
+        status = lc.status + (f" {lc.date}" if lc.date and lc.status != "available" else "")
+        if lc.retired_on(today) and lc.successor:
+            status += f" -> {lc.successor}"
+        style = "dim" if lc.retired_on(today) else None
+        prices = ", ".join(f"{r}p {p:.3f}" for r, p in sorted(m.price_per_second.items()))
+        routes = ", ".join(r + ("(retired)" if mr.retired_on(today) else "") for r, mr in m.routes.items())
+        t.add_row(m.id, m.family, m.tier, status, m.describe_durations(),
+                  "/".join(f"{r}" for r in m.resolutions), "/".join(map(str, m.fps)),
+                  "yes" if m.native_audio else "no", prices, routes, style=style)
+    out.print(t)
+
+
+@app.command()
+def schema():
+    """Print the shot-list JSON Schema (for editor autocompletion)."""
+    from .shotlist import json_schema
+
+    print(json.dumps(json_schema(), indent=2))
+
+
+def _prefect_env() -> None:
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+
+def _run_flow(path: Path, out_dir: Path, approval: str, approve: list[str], store: Optional[str],
+              catalog: Optional[str], today: dt.date) -> dict:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from .config import on_progress
+
+    _prefect_env()
+    from flows.render import render_shotlist
+
+    bars: dict[str, int] = {}
+    with Progress(TextColumn("{task.description:<20}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=err, transient=False) as progress:
+        def listener(stage: str, item: str, done: int, total: int) -> None:
+            if stage not in bars:
+                bars[stage] = progress.add_task(stage, total=total)
+            progress.update(bars[stage], completed=done, total=total)
+
+        remove = on_progress(listener)
+        try:
+            return render_shotlist(str(path), out_dir=str(out_dir), approval=approval,
+                                   approve=approve or None, store_dir=store, catalog=catalog, today=today)
+        finally:
+            remove()
+
+
+@app.command()
+def render(path: Path,
+           out_dir: Path = typer.Option(Path("out"), "--out", help="Where the edit and manifest go."),
+           approve_all: bool = typer.Option(False, "--approve-all", help="Approve every prototype (unattended)."),
+           prototype_only: bool = typer.Option(False, "--prototype-only", help="Stop after the prototype edit."),
+           approve: list[str] = typer.Option([], "--approve", help="Approve one shot id (repeatable)."),
+           store: Optional[str] = typer.Option(None, help="Asset store / cache folder (default <repo>/.reelflow)."),
+           catalog: Optional[str] = typer.Option(None, help="Catalog overlay YAML."),
+           date: Optional[str] = typer.Option(None, help="Evaluate model lifecycles on this date.")):
+    """Render a shot list: prototypes, review, finals, finishing, export."""
+    from . import providers
+    from .validate import check_shotlist
+
+    if approve_all and prototype_only:
+        raise typer.BadParameter("--approve-all and --prototype-only exclude each other")
+    cat = _catalog(catalog)
+    today = _today(date)
+    try:
+        loaded, pl = check_shotlist(path, cat, today)
+    except ShotListError as exc:
+        err.print(str(exc), markup=False, highlight=False)
+        raise typer.Exit(1) from None
+    billable = sum(sp.final.cost + sp.draft.cost for sp in pl.shots
+                   if providers.resolve_route(sp.model, cat, today).route != "animatic")
+    if pl.budget_usd is not None and billable > pl.budget_usd:
+        err.print(f"error: estimated cost ${billable:.2f} exceeds budget_usd ${pl.budget_usd:g}; "
+                  f"see `reelflow plan {path}`")
+        raise typer.Exit(3)
+    if approve_all:
+        mode = "all"
+    elif prototype_only:
+        mode = "prototype-only"
+    elif approve:
+        mode = "listed"
+    else:
+        mode = "prototype-only"
+    try:
+        manifest = _run_flow(path, out_dir, mode, approve, store, catalog, today)
+        if mode == "prototype-only" and not prototype_only:
+            proto = out_dir / manifest["prototype"]["path"]
+            err.print(f"prototype edit: {proto}")
+            if sys.stdin.isatty():
+                ans = typer.prompt("Approve shots for final render? (all / comma-separated ids / none)",
+                                   default="none")
+                ans = ans.strip()
+                if ans.lower() in ("all", "a", "y", "yes"):
+                    manifest = _run_flow(path, out_dir, "all", [], store, catalog, today)
+                elif ans.lower() not in ("", "none", "n", "no"):
+                    ids = [s.strip() for s in ans.split(",") if s.strip()]
+                    manifest = _run_flow(path, out_dir, "listed", ids, store, catalog, today)
+            else:
+                err.print("no terminal to review in: stopped after the prototype; "
+                          "re-run with --approve-all or --approve SHOT_ID")
+    except ReelflowError as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False)
+        raise typer.Exit(2) from None
+    except Exception as exc:  # noqa: BLE001 - one clean line instead of a traceback
+        err.print(f"error: {type(exc).__name__}: {exc}", markup=False, highlight=False)
+        raise typer.Exit(4) from None
+    o = manifest["output"]
+    if manifest["status"] == "final":
+        out.print(f"[green]done[/] {out_dir / o['path']}: {o['duration']:.2f}s {o['width']}x{o['height']} "
+                  f"@{o['fps']:g} fps, {o['integrated_lufs']} LUFS; manifest "
+                  f"{out_dir / (loaded.stem + '.manifest.json')}")
+    else:
+        out.print(f"[green]prototype[/] {out_dir / manifest['prototype']['path']}; manifest "
+                  f"{out_dir / (loaded.stem + '.manifest.json')}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,208 @@
+"""The audio mix (pydub): clip sound following the picture, a music bed ducked under dialogue,
+normalised to the output loudness with a peak limiter.
+
+Levels are measured with pyloudnorm (BS.1770) here and with ffmpeg's ebur128 after encoding.
+Plain gain to the target clips (+0.1 dBTP measured); so the gain is followed by a look-ahead
+limiter with a -2 dBFS ceiling and a second gain pass to land on the target.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyloudnorm
+from pydub import AudioSegment
+
+from ..shotlist import MusicBed
+from ..timeline import Timeline
+from .ffmpeg import run_ffmpeg
+
+RATE = 48000
+CEILING_DB = -2.0
+
+
+@dataclass(frozen=True)
+class ShotSound:
+    wav: Path
+    gain_db: float = 0.0
+    enabled: bool = True
+    speech: list[tuple[float, float]] = field(default_factory=list)  # seconds inside the shot
+
+
+@dataclass(frozen=True)
+class MixReport:
+    integrated_lufs: float
+    sample_peak_db: float
+    true_peak_db: float
+    duck_regions: list[tuple[float, float]]
+    music: str | None
+    gain_db: float
+
+
+def _ms(frames: int, fps: int) -> float:
+    return frames * 1000.0 / fps
+
+
+def to_array(seg: AudioSegment) -> np.ndarray:
+    seg = seg.set_frame_rate(RATE).set_channels(2).set_sample_width(2)
+    a = np.array(seg.get_array_of_samples(), dtype=np.float64).reshape(-1, 2)
+    return a / 32768.0
+
+
+def from_array(a: np.ndarray) -> AudioSegment:
+    pcm = (np.clip(a, -1.0, 32767 / 32768) * 32768).astype("<i2")
+    return AudioSegment(pcm.tobytes(), frame_rate=RATE, sample_width=2, channels=2)
+
+
+def load_audio(path: Path, workdir: Path) -> AudioSegment:
+    """Any audio file: WAV directly, other formats decoded with the bundled ffmpeg first."""
+    if path.suffix.lower() == ".wav":
+        try:
+            return AudioSegment.from_wav(str(path))
+        except Exception:  # noqa: BLE001 - unusual WAV flavours: let ffmpeg decode
+            pass
+    wav = workdir / f"{path.stem}.decoded.wav"
+    run_ffmpeg(["-i", str(path), "-vn", "-ac", "2", "-ar", str(RATE), "-c:a", "pcm_s16le", str(wav)],
+               what=f"decode {path.name}")
+    return AudioSegment.from_wav(str(wav))
+
+
+def duck_envelope(n: int, regions: list[tuple[float, float]], duck_db: float,
+                  attack: float = 0.15, release: float = 0.35) -> np.ndarray:
+    """Gain (linear) per sample: 0 dB outside speech, ``duck_db`` inside, with ramps in dB
+    starting ``attack`` s before each region and recovering over ``release`` s after it."""
+    env_db = np.zeros(n)
+    for start, end in regions:
+        a0 = int(max(0.0, start - attack) * RATE)
+        a1 = int(start * RATE)
+        r0 = int(end * RATE)
+        r1 = int(min(n / RATE, end + release) * RATE)
+        seg = np.zeros(max(0, min(n, r1) - a0))
+        if not len(seg):
+            continue
+        idx = np.arange(a0, a0 + len(seg))
+        ramp_in = np.clip((idx - a0) / max(1, a1 - a0), 0, 1)
+        ramp_out = np.clip((r1 - idx) / max(1, r1 - r0), 0, 1)
+        seg = duck_db * np.minimum(ramp_in, ramp_out)
+        env_db[a0:a0 + len(seg)] = np.minimum(env_db[a0:a0 + len(seg)], seg)
+    return 10 ** (env_db / 20)
+
+
+def merge_regions(regions: list[tuple[float, float]], gap: float = 0.3) -> list[tuple[float, float]]:
+    out: list[list[float]] = []
+    for s, e in sorted(regions):
+        if out and s <= out[-1][1] + gap:
+            out[-1][1] = max(out[-1][1], e)
+        else:
+            out.append([s, e])
+    return [(round(s, 3), round(e, 3)) for s, e in out]
+
+
+def limit(x: np.ndarray, ceiling_db: float = CEILING_DB, lookahead: float = 0.005) -> np.ndarray:
+    """Look-ahead peak limiter: the gain reaches its floor before each peak, never overshoots."""
+    c = 10 ** (ceiling_db / 20)
+    peak = np.max(np.abs(x), axis=1)
+    need = np.minimum(1.0, c / np.maximum(peak, 1e-12))
+    if need.min() >= 1.0:
+        return x
+    w = max(1, int(lookahead * RATE))
+    # running minimum over +-w samples, then a moving average over w: <= need at every peak
+    pad = np.pad(need, (w, w), constant_values=1.0)
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    gmin = sliding_window_view(pad, 2 * w + 1).min(axis=1)
+    kernel = np.ones(w) / w
+    smooth = np.convolve(np.pad(gmin, (w // 2, w - 1 - w // 2), constant_values=1.0), kernel, "valid")
+    smooth = np.minimum(smooth[: len(need)], gmin)
+    return x * smooth[:, None]
+
+
+def true_peak_db(x: np.ndarray, oversample: int = 4) -> float:
+    """Inter-sample peak estimate by FFT oversampling (per channel)."""
+    if not len(x):
+        return float("-inf")
+    best = 0.0
+    n = x.shape[0]
+    for ch in range(x.shape[1]):
+        spec = np.fft.rfft(x[:, ch])
+        up = np.fft.irfft(spec, n * oversample) * oversample
+        best = max(best, float(np.max(np.abs(up))))
+    return 20 * math.log10(best) if best > 0 else float("-inf")
+
+
+def normalise(x: np.ndarray, target_lufs: float) -> tuple[np.ndarray, float, float]:
+    """Gain to the target, limit peaks, then correct the gain the limiter cost. Returns
+    (samples, integrated LUFS, total gain dB)."""
+    meter = pyloudnorm.Meter(RATE)
+    if len(x) < RATE // 2:
+        x = np.pad(x, ((0, RATE // 2 - len(x)), (0, 0)))
+    lufs = meter.integrated_loudness(x)
+    if not math.isfinite(lufs):
+        return x, lufs, 0.0
+    total = 0.0
+    for _ in range(3):
+        gain = target_lufs - lufs
+        if abs(gain) < 0.05:
+            break
+        x = limit(x * 10 ** (gain / 20))
+        total += gain
+        lufs = meter.integrated_loudness(x)
+    return x, lufs, total
+
+
+def mix_edit(timeline: Timeline, sounds: list[ShotSound], bed: MusicBed, music: Path | None,
+             target_lufs: float, out_wav: Path, workdir: Path) -> MixReport:
+    fps = timeline.fps
+    total_ms = _ms(timeline.frames, fps)
+    base = AudioSegment.silent(duration=total_ms, frame_rate=RATE).set_channels(2)
+    speech: list[tuple[float, float]] = []
+    for clip, sound in zip(timeline.clips, sounds):
+        if not sound.enabled:
+            continue
+        dur_ms = _ms(clip.frames, fps)
+        seg = AudioSegment.from_wav(str(sound.wav)).set_frame_rate(RATE).set_channels(2)[:dur_ms]
+        if sound.gain_db:
+            seg = seg.apply_gain(sound.gain_db)
+        # audio follows picture: fade in/out over the transition overlaps
+        if clip.join_in and clip.join_in.frames:
+            seg = seg.fade_in(int(_ms(clip.join_in.frames, fps)))
+        if clip.join_out and clip.join_out.frames:
+            seg = seg.fade_out(int(_ms(clip.join_out.frames, fps)))
+        base = base.overlay(seg, position=int(round(_ms(clip.start, fps))))
+        t0, t1 = clip.start / fps, clip.end / fps
+        for s, e in sound.speech:
+            s2, e2 = max(t0, t0 + s), min(t1, t0 + e)
+            if e2 > s2:
+                speech.append((s2, e2))
+    regions = merge_regions(speech)
+    mix = to_array(base)
+    n = mix.shape[0]
+    if music is not None:
+        m = load_audio(music, workdir).set_frame_rate(RATE).set_channels(2)
+        if len(m) == 0:
+            raise ValueError(f"music bed {music.name} is empty")
+        loops = int(math.ceil(total_ms / len(m)))
+        m = (m * loops)[:total_ms]
+        if bed.fade_in:
+            m = m.fade_in(int(min(bed.fade_in * 1000, total_ms / 2)))
+        if bed.fade_out:
+            m = m.fade_out(int(min(bed.fade_out * 1000, total_ms / 2)))
+        m = m.apply_gain(bed.music_gain_db)
+        ma = to_array(m)[:n]
+        if len(ma) < n:
+            ma = np.pad(ma, ((0, n - len(ma)), (0, 0)))
+        ma *= duck_envelope(n, regions, bed.duck_db)[:, None]
+        mix = mix + ma
+    mix, lufs, gain = normalise(mix, target_lufs)
+    mix = mix[:n]
+    from_array(mix).export(str(out_wav), format="wav")
+    peak = float(np.max(np.abs(mix))) if len(mix) else 0.0
+    return MixReport(
+        integrated_lufs=round(lufs, 2) if math.isfinite(lufs) else lufs,
+        sample_peak_db=round(20 * math.log10(peak), 2) if peak > 0 else float("-inf"),
+        true_peak_db=round(true_peak_db(mix), 2), duck_regions=regions,
+        music=str(music) if music else None, gain_db=round(gain, 2),
+    )

@@ -1,0 +1,84 @@
+"""The provider protocol every model adapter implements: submit -> job id, poll, download.
+
+The caller (reelflow.generate) persists the job id before it polls, so a retry, a crashed
+worker or a re-run resumes the same paid job instead of submitting again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Literal, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict
+
+
+class DialogueCue(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    speaker: str
+    line: str
+
+
+class GenerationRequest(BaseModel):
+    """Everything that determines a generated clip. Never holds credentials."""
+
+    model_config = ConfigDict(frozen=True)
+
+    shot_id: str
+    prompt: str
+    negative_prompt: str | None = None
+    kind: str
+    camera: str
+    model: str  # catalog id, e.g. veo-3.1
+    route_model: str | None = None  # id at the route, e.g. veo-3.1-generate-001
+    tier: Literal["draft", "final"]
+    seed: int
+    seconds: int
+    width: int
+    height: int
+    fps: int
+    aspect: str
+    audio: bool
+    audio_cue: str | None = None
+    dialogue: tuple[DialogueCue, ...] = ()
+    image_sha256: str | None = None  # content hash of the reference image (the path may move)
+    image_path: str | None = None
+
+    def key_fields(self) -> dict:
+        data = self.model_dump(mode="json", exclude={"image_path"})
+        return data
+
+
+class JobState(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    state: Literal["queued", "running", "succeeded", "failed"]
+    progress: float | None = None
+    error: str | None = None
+    rejected: bool = False  # a safety/content-policy rejection
+    retry_after: float | None = None
+
+
+@runtime_checkable
+class Provider(Protocol):
+    """One model provider (a route in the catalog)."""
+
+    name: str
+    version: str  # bump when the same request would give a different clip
+
+    def submit(self, request: GenerationRequest) -> str:
+        """Start a job; return the provider's job id. May raise Transient/PermanentProviderError."""
+
+    def poll(self, request: GenerationRequest, job_id: str) -> JobState: ...
+
+    def download(self, request: GenerationRequest, job_id: str, dest: str) -> dict:
+        """Write the finished clip to ``dest``; return metadata (e.g. speech spans, notes)."""
+
+    def poll_interval(self) -> float: ...
+
+
+def cache_key(provider: str, version: str, request: GenerationRequest) -> str:
+    """Content key of a generated clip: the provider, its version and the request."""
+    payload = json.dumps({"provider": provider, "version": version, **request.key_fields()},
+                         sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(payload.encode()).hexdigest()

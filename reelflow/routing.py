@@ -1,0 +1,330 @@
+"""Routing: a pure function from (shot list, catalog, date) to a plan per shot.
+
+Explicit ``model:`` wins; otherwise shots are scored by kind (the routing evidence encoded in the
+catalog's scores) and by constraints: duration, image-to-video, native audio for dialogue and cues,
+resolution, fps and aspect. Retired models are never chosen: the plan names what it would have
+preferred and why it took the successor. A budget downgrades the shots that lose least per dollar.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from .catalog import Catalog, ModelSpec
+from .shotlist import ASPECTS, RESOLUTIONS, Shot, ShotList, frame_size
+
+Tier = Literal["draft", "final"]
+
+
+class RenderSpec(BaseModel):
+    """What to ask one model for: the clip that covers a shot at one tier."""
+
+    model_config = ConfigDict(frozen=True)
+
+    model: str
+    tier: Tier
+    seconds: int
+    resolution: int
+    width: int
+    height: int
+    fps: int
+    aspect: str
+    audio: bool
+    price_per_second: float
+
+    @property
+    def cost(self) -> float:
+        return round(self.seconds * self.price_per_second, 4)
+
+
+class ShotPlan(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    shot_id: str
+    kind: str
+    requested: str
+    preferred: str
+    model: str
+    draft_model: str
+    reason: str
+    fallbacks: list[str]
+    final: RenderSpec
+    draft: RenderSpec
+
+    @property
+    def cost(self) -> float:
+        return round(self.final.cost + self.draft.cost, 4)
+
+
+class Plan(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    shots: list[ShotPlan]
+    budget_usd: float | None
+    notes: list[str] = []
+
+    @property
+    def draft_cost(self) -> float:
+        return round(sum(s.draft.cost for s in self.shots), 2)
+
+    @property
+    def final_cost(self) -> float:
+        return round(sum(s.final.cost for s in self.shots), 2)
+
+    @property
+    def total_cost(self) -> float:
+        return round(self.draft_cost + self.final_cost, 2)
+
+    @property
+    def over_budget(self) -> bool:
+        return self.budget_usd is not None and self.total_cost > self.budget_usd + 1e-9
+
+    def for_shot(self, shot_id: str) -> ShotPlan:
+        return next(s for s in self.shots if s.shot_id == shot_id)
+
+
+class RoutingError(Exception):
+    """Problems as (location, message) pairs; the loader turns them into file:line errors."""
+
+    def __init__(self, problems: list[tuple[tuple, str]]):
+        super().__init__("; ".join(m for _, m in problems))
+        self.problems = problems
+
+
+# ----------------------------------------------------------------- helpers
+
+
+def _need(shot: Shot, spec: ShotList) -> float:
+    return shot.duration + spec.defaults.handles
+
+
+def _aspect_for(model: ModelSpec, aspect: str) -> str:
+    if aspect in model.aspects:
+        return aspect
+    aw, ah = ASPECTS[aspect]
+    want = math.log(aw / ah)
+
+    def dist(a: str) -> float:
+        w, h = (int(x) for x in a.split(":"))
+        return abs(math.log(w / h) - want)
+
+    return min(model.aspects, key=dist)
+
+
+def _fps_for(model: ModelSpec, fps: int) -> int:
+    if fps in model.fps:
+        return fps
+    return min(model.fps, key=lambda f: (abs(f - fps), -f))
+
+
+def render_spec(model: ModelSpec, tier: Tier, shot: Shot, spec: ShotList) -> RenderSpec | None:
+    seconds = model.clip_seconds(_need(shot, spec))
+    if seconds is None:
+        return None
+    out = spec.output
+    if tier == "final":
+        res = model.resolution_for(RESOLUTIONS[out.resolution])
+    else:  # drafts: the cheapest resolution of at least 360 lines
+        usable = [r for r in sorted(model.resolutions) if r >= 360] or sorted(model.resolutions)
+        res = usable[0]
+    aspect = _aspect_for(model, out.aspect)
+    w, h = frame_size(res, aspect)
+    return RenderSpec(
+        model=model.id, tier=tier, seconds=seconds, resolution=res, width=w, height=h,
+        fps=_fps_for(model, out.fps), aspect=aspect,
+        audio=model.native_audio and shot.audio.native,
+        price_per_second=model.price(res),
+    )
+
+
+def feasible(model: ModelSpec, shot: Shot, spec: ShotList) -> str | None:
+    """None when the model can render the shot, else why not."""
+    need = _need(shot, spec)
+    if model.clip_seconds(need) is None:
+        return (f"{model.id} allows at most {model.max_duration}s ({model.describe_durations()}); "
+                f"the shot needs {need:g}s")
+    if shot.image and not model.image_to_video:
+        return f"{model.id} has no image-to-video mode for the reference image"
+    return None
+
+
+def score(model: ModelSpec, shot: Shot, spec: ShotList) -> tuple[float, list[str]]:
+    """Suitability of a final model for a shot, with the facts that decided it."""
+    kind = shot.kind.value
+    s = model.scores.get(kind, 0.0) * 10
+    why = [f"best for {kind} ({model.scores.get(kind, 0):g}/10)"]
+    if shot.dialogue:
+        if model.native_audio:
+            s += 6
+            why.append("native dialogue audio")
+        else:
+            s -= 15
+    if shot.audio.native and shot.audio.cue:
+        if model.native_audio:
+            s += 4
+            why.append("native ambient audio")
+        else:
+            s -= 8
+    short = RESOLUTIONS[spec.output.resolution]
+    if max(model.resolutions) >= short:
+        s += 4
+        if short >= 2160:
+            why.append("native 4K")
+    else:
+        s -= 6
+    if spec.output.fps in model.fps:
+        s += 4
+        if spec.output.fps >= 50:
+            why.append(f"native {spec.output.fps} fps")
+    if spec.output.aspect in model.aspects:
+        s += 2
+    price = model.price(model.resolution_for(short))
+    s -= price * 5  # tie-break toward the cheaper model
+    return s, why
+
+
+def _spec_pair(final: ModelSpec, catalog: Catalog, shot: Shot, spec: ShotList, today: dt.date):
+    """Final and draft RenderSpecs; the draft falls back along successors, then to the final."""
+    fin = render_spec(final, "final", shot, spec)
+    draft_id = final.draft or final.id
+    for cand in catalog.successor_chain(draft_id, today):
+        m = catalog.models[cand]
+        if m.lifecycle.retired_on(today):
+            continue
+        d = render_spec(m, "draft", shot, spec)
+        if d is not None:
+            return fin, d
+    return fin, render_spec(final, "draft", shot, spec)
+
+
+def route_shot(shot: Shot, index: int, spec: ShotList, catalog: Catalog, today: dt.date) -> ShotPlan:
+    requested = spec.model_for(shot)
+    loc = ("shots", index, "model") if shot.model else ("defaults", "model")
+    ranked: list[tuple[float, ModelSpec, list[str]]] = []
+    for m in catalog.models.values():
+        if m.tier != "final" or not m.auto_route or feasible(m, shot, spec):
+            continue
+        sc, why = score(m, shot, spec)
+        ranked.append((sc, m, why))
+    ranked.sort(key=lambda t: (-t[0], t[1].id))
+    live = [(sc, m, why) for sc, m, why in ranked if not m.lifecycle.retired_on(today)]
+
+    if requested != "auto":
+        if requested not in catalog.models:
+            import difflib
+
+            close = difflib.get_close_matches(requested, list(catalog.models), n=3, cutoff=0.4)
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            raise RoutingError([(loc, f"unknown model '{requested}'{hint}; see `reelflow models`")])
+        preferred = catalog.models[requested]
+        base_reason = f"requested {requested}"
+    else:
+        if not ranked:
+            longest = max((m.max_duration for m in catalog.models.values()
+                           if m.tier == "final" and m.auto_route), default=0)
+            raise RoutingError([(("shots", index, "duration"),
+                                 f"{shot.duration:g}s is longer than any suitable model allows "
+                                 f"(longest: {longest}s); split the shot")])
+        preferred = ranked[0][1]
+        base_reason = f"{shot.kind.value} shot: {preferred.id}, " + ", ".join(ranked[0][2])
+
+    chosen = preferred
+    reason = base_reason
+    if preferred.lifecycle.retired_on(today):
+        lc = preferred.lifecycle
+        when = f" since {lc.date}" if lc.date else ""
+        note = f" ({lc.note})" if lc.note else ""
+        chosen = None
+        for cand_id in catalog.successor_chain(preferred.id, today)[1:]:
+            cand = catalog.models[cand_id]
+            if not cand.lifecycle.retired_on(today) and not feasible(cand, shot, spec):
+                chosen = cand
+                reason = (f"{base_reason}; preferred {preferred.id} is retired{when}{note}, "
+                          f"so its successor {cand.id}")
+                break
+        if chosen is None:
+            if not live:
+                raise RoutingError([(loc, f"{preferred.id} is retired{when} and no live model can "
+                                          f"render this shot")])
+            chosen = live[0][1]
+            reason = (f"{base_reason}; preferred {preferred.id} is retired{when}{note}, "
+                      f"next best live model {chosen.id}")
+    why_not = feasible(chosen, shot, spec)
+    if why_not:
+        raise RoutingError([(("shots", index, "duration") if "allows at most" in why_not else loc,
+                             why_not)])
+    if chosen.lifecycle.status == "deprecated":
+        reason += f" (deprecated: {chosen.lifecycle.note or 'plan a replacement'})"
+
+    fin, draft = _spec_pair(chosen, catalog, shot, spec, today)
+    fallbacks = [m.id for _, m, _ in live if m.id != chosen.id][:4]
+    return ShotPlan(
+        shot_id=shot.id, kind=shot.kind.value, requested=requested, preferred=preferred.id,
+        model=chosen.id, draft_model=draft.model, reason=reason, fallbacks=fallbacks,
+        final=fin, draft=draft,
+    )
+
+
+def _fit_budget(plans: list[ShotPlan], spec: ShotList, catalog: Catalog, today: dt.date,
+                budget: float) -> tuple[list[ShotPlan], list[str]]:
+    """Greedy: swap the auto-routed shot whose downgrade costs least suitability per dollar saved."""
+    notes: list[str] = []
+    plans = list(plans)
+    for _ in range(len(plans) * len(catalog.models)):
+        total = sum(p.cost for p in plans)
+        if total <= budget + 1e-9:
+            break
+        best = None  # (loss per dollar, index, new plan)
+        for i, p in enumerate(plans):
+            if p.requested != "auto":
+                continue
+            shot = spec.shots[i]
+            cur = catalog.models[p.model]
+            cur_score = score(cur, shot, spec)[0]
+            for cand in catalog.models.values():
+                if (cand.tier != "final" or not cand.auto_route or cand.id == cur.id
+                        or cand.lifecycle.retired_on(today) or feasible(cand, shot, spec)):
+                    continue
+                fin, draft = _spec_pair(cand, catalog, shot, spec, today)
+                saving = p.cost - (fin.cost + draft.cost)
+                if saving <= 1e-9:
+                    continue
+                loss = (cur_score - score(cand, shot, spec)[0]) / saving
+                if best is None or loss < best[0]:
+                    new = p.model_copy(update={
+                        "model": cand.id, "draft_model": draft.model, "final": fin, "draft": draft,
+                        "reason": f"{p.reason}; budget ${budget:g}: {cand.id} instead of {cur.id} "
+                                  f"saves ${saving:.2f}",
+                        "fallbacks": [f for f in [cur.id, *p.fallbacks] if f != cand.id][:4],
+                    })
+                    best = (loss, i, new)
+        if best is None:
+            break
+        plans[best[1]] = best[2]
+    total = sum(p.cost for p in plans)
+    if total > budget + 1e-9:
+        notes.append(f"estimated ${total:.2f} exceeds the budget of ${budget:g} even with the "
+                     f"cheapest suitable models")
+    return plans, notes
+
+
+def plan_shotlist(spec: ShotList, catalog: Catalog, today: dt.date | None = None) -> Plan:
+    """Route every shot. Raises RoutingError listing every shot that cannot be routed."""
+    today = today or dt.date.today()
+    plans: list[ShotPlan] = []
+    problems: list[tuple[tuple, str]] = []
+    for i, shot in enumerate(spec.shots):
+        try:
+            plans.append(route_shot(shot, i, spec, catalog, today))
+        except RoutingError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise RoutingError(problems)
+    notes: list[str] = []
+    if spec.budget_usd is not None:
+        plans, notes = _fit_budget(plans, spec, catalog, today, spec.budget_usd)
+    return Plan(shots=plans, budget_usd=spec.budget_usd, notes=notes)

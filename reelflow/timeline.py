@@ -1,0 +1,100 @@
+"""Timeline maths (pure): where each shot sits in the edit, in whole frames.
+
+A shot's ``duration`` is its on-screen length. A transition of ``t`` seconds overlaps the end of
+one shot with the start of the next, so the edit lasts sum(durations) - sum(overlaps); a cut
+overlaps nothing. Everything is quantised to output frames once, here, so picture, sound,
+captions and the OTIO export agree to the frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .shotlist import ShotList, TransitionType
+
+
+@dataclass(frozen=True)
+class Join:
+    """The transition from one clip into the next."""
+
+    type: TransitionType
+    frames: int
+
+
+@dataclass(frozen=True)
+class TimelineClip:
+    index: int
+    shot_id: str
+    start: int  # first frame in the edit
+    frames: int  # frames on screen, transitions included
+    join_in: Join | None
+    join_out: Join | None
+
+    @property
+    def end(self) -> int:
+        return self.start + self.frames
+
+
+@dataclass(frozen=True)
+class Timeline:
+    fps: int
+    clips: tuple[TimelineClip, ...]
+
+    @property
+    def frames(self) -> int:
+        return self.clips[-1].end if self.clips else 0
+
+    @property
+    def duration(self) -> float:
+        return self.frames / self.fps
+
+    def seconds(self, frame: int) -> float:
+        return frame / self.fps
+
+    def active(self, frame: int) -> list[tuple[TimelineClip, int]]:
+        """Clips visible at ``frame`` with the frame index inside each (at most two)."""
+        out = []
+        for clip in self.clips:
+            if clip.start <= frame < clip.end:
+                out.append((clip, frame - clip.start))
+            elif clip.start > frame:
+                break
+        return out
+
+
+def build_timeline(spec: ShotList, fps: int | None = None) -> Timeline:
+    fps = fps or spec.output.fps
+    clips: list[TimelineClip] = []
+    start = 0
+    n = len(spec.shots)
+    joins: list[Join] = []
+    for i in range(n - 1):
+        t = spec.transition_after(i)
+        joins.append(Join(t.type, int(round(t.overlap * fps))))
+    for i, shot in enumerate(spec.shots):
+        frames = max(1, int(round(shot.duration * fps)))
+        join_in = joins[i - 1] if i > 0 else None
+        join_out = joins[i] if i < n - 1 else None
+        if join_in is not None:
+            start -= join_in.frames
+        clips.append(TimelineClip(i, shot.id, start, frames, join_in, join_out))
+        start += frames
+    return Timeline(fps, tuple(clips))
+
+
+def mix_weights(kind: TransitionType, progress: float) -> tuple[float, float, float]:
+    """(outgoing, incoming, colour) weights at ``progress`` in [0, 1] through a transition.
+
+    crossfade blends the two shots; fade_black and dip_white pass through a solid colour at the
+    midpoint, the colour weight saying how much of it shows.
+    """
+    p = min(1.0, max(0.0, progress))
+    if kind == TransitionType.crossfade:
+        return 1.0 - p, p, 0.0
+    if kind in (TransitionType.fade_black, TransitionType.dip_white):
+        if p < 0.5:
+            a = 1.0 - 2 * p
+            return a, 0.0, 1.0 - a
+        b = 2 * p - 1.0
+        return 0.0, b, 1.0 - b
+    return (1.0, 0.0, 0.0) if p < 0.5 else (0.0, 1.0, 0.0)

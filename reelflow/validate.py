@@ -1,0 +1,33 @@
+"""Full check of a shot list: schema, assets, transitions and routing against the catalog."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from .catalog import Catalog
+from .errors import ShotListError
+from .routing import Plan, RoutingError, plan_shotlist
+from .shotlist import LoadedShotList, load_shotlist, locate
+
+
+def check_shotlist(path: str | Path, catalog: Catalog, today: dt.date | None = None
+                   ) -> tuple[LoadedShotList, Plan]:
+    """Load and route; every problem comes back as one ShotListError with file:line locations."""
+    loaded = load_shotlist(path)
+    try:
+        plan = plan_shotlist(loaded.spec, catalog, today)
+    except RoutingError as exc:
+        raise ShotListError([locate(loaded, loc, msg) for loc, msg in exc.problems]) from None
+    return loaded, plan
+
+
+def find_shotlists(paths: list[str | Path]) -> list[Path]:
+    """Files as given; folders expand to their *.yaml / *.yml files (sorted)."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out += sorted([*p.glob("*.yaml"), *p.glob("*.yml")])
+        else:
+            out.append(p)
+    return out

@@ -1,0 +1,1 @@
+"""Prefect tasks: small, typed, cached and retried wrappers around the reelflow core."""

@@ -1,0 +1,65 @@
+"""Prefect tasks: load and route a shot list, generate one shot at one tier."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from pathlib import Path
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from reelflow import providers
+from reelflow.catalog import Catalog, load_catalog
+from reelflow.generate import ClipResult, build_request, generate_clip, is_transient
+from reelflow.providers.base import GenerationRequest, cache_key
+from reelflow.routing import Plan, RenderSpec, plan_shotlist
+from reelflow.shotlist import LoadedShotList
+from reelflow.store import Store
+
+
+def retry_if_transient(task, task_run, state) -> bool:
+    """Prefect retry condition: retry timeouts, 429s, 5xx and failed jobs; never bad input."""
+    try:
+        state.result()
+    except BaseException as exc:  # noqa: BLE001 - classify whatever the task raised
+        return is_transient(exc)
+    return False
+
+
+@task(name="route", cache_policy=NO_CACHE)
+def route(loaded: LoadedShotList, catalog_path: str | None, today: dt.date) -> tuple[Plan, Catalog]:
+    catalog = load_catalog(catalog_path)
+    return plan_shotlist(loaded.spec, catalog, today), catalog
+
+
+def generation_key(context, parameters) -> str:
+    """Cache on exactly what determines the clip: provider, its version and the request
+    (prompt, model, tier, seed, seconds, size, fps, audio, reference-image hash). No keys."""
+    req: GenerationRequest = parameters["request"]
+    prov = providers.get(parameters["route"])
+    store = hashlib.sha256(parameters["store_root"].encode()).hexdigest()[:8]
+    return f"generate-{cache_key(prov.name, prov.version, req)}-{store}"
+
+
+def generation_request(loaded: LoadedShotList, shot_id: str, spec: RenderSpec,
+                       route_model: str | None) -> GenerationRequest:
+    shot = next(s for s in loaded.spec.shots if s.id == shot_id)
+    return build_request(loaded, shot, spec, route_model)
+
+
+@task(name="generate", cache_key_fn=generation_key, persist_result=True,
+      retry_condition_fn=retry_if_transient)
+def generate(request: GenerationRequest, route: str, store_root: str, cost_usd: float,
+             notes: list[str], concurrency: int) -> ClipResult:
+    provider = providers.get(route)
+    return generate_clip(request, provider, Store(store_root), cost_usd=cost_usd,
+                         notes=tuple(notes), concurrency=concurrency)
+
+
+def stored_clip_exists(request: GenerationRequest, route: str, store_root: str) -> bool:
+    prov = providers.get(route)
+    return Store(store_root).clip_meta(cache_key(prov.name, prov.version, request)) is not None
+
+
+__all__ = ["route", "generate", "generation_request", "stored_clip_exists", "Path"]
