@@ -170,16 +170,19 @@ def score(model: ModelSpec, shot: Shot, spec: ShotList) -> tuple[float, list[str
         else:
             s -= 8
     short = RESOLUTIONS[spec.output.resolution]
+    # 4K and high frame rates weigh heavily: upscaling or doubling frames is visibly worse
     if max(model.resolutions) >= short:
         s += 4
         if short >= 2160:
             why.append("native 4K")
     else:
-        s -= 6
+        s -= 30 if short >= 2160 else 6
     if spec.output.fps in model.fps:
         s += 4
         if spec.output.fps >= 50:
             why.append(f"native {spec.output.fps} fps")
+    elif spec.output.fps >= 50:
+        s -= 30
     if spec.output.aspect in model.aspects:
         s += 2
     price = model.price(model.resolution_for(short))

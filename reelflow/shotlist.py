@@ -270,13 +270,13 @@ def _friendly(err: dict[str, Any], fields: list[str]) -> str:
     if t in _MESSAGES:
         return _MESSAGES[t]
     if t == "greater_than":
-        return f"must be > {ctx['gt']}"
+        return f"must be > {ctx['gt']:g}"
     if t == "greater_than_equal":
-        return f"must be >= {ctx['ge']}"
+        return f"must be >= {ctx['ge']:g}"
     if t == "less_than_equal":
-        return f"must be <= {ctx['le']}"
+        return f"must be <= {ctx['le']:g}"
     if t == "less_than":
-        return f"must be < {ctx['lt']}"
+        return f"must be < {ctx['lt']:g}"
     if t in ("literal_error", "enum"):
         return f"must be one of {ctx.get('expected')} (got {err.get('input')!r})"
     if t == "string_pattern_mismatch":

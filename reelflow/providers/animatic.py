@@ -92,7 +92,7 @@ def paint_background(prompt: str, size: tuple[int, int], rng: np.random.Generato
     g = np.linspace(0.0, 1.0, h - horizon, dtype=np.float32)[:, None]
     gnd = np.array(ground, np.float32) * (1 - 0.5 * g)
     arr[horizon:] = gnd[:, None, :].astype(np.uint8)
-    img = Image.fromarray(arr, "RGB")
+    img = Image.fromarray(arr)
     d = ImageDraw.Draw(img, "RGBA")
     if _has(text, "night", "moon", "stars", "midnight", "neon"):
         for _ in range(int(w * h / 4000)):

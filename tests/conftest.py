@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+os.environ["REELFLOW_RETRY_BASE_DELAY"] = "0.05"
+os.environ["REELFLOW_RETRY_JITTER"] = "0"
+for _key in ("GOOGLE_API_KEY", "GOOGLE_CLOUD_PROJECT", "GEMINI_API_KEY", "OPENAI_API_KEY", "FAL_KEY",
+             "REPLICATE_API_TOKEN", "KLING_ACCESS_KEY", "KLING_SECRET_KEY", "REELFLOW_CATALOG",
+             "REELFLOW_STORE"):
+    os.environ.pop(_key, None)
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """One temporary Prefect server + database for the whole session (~10-15 s to start)."""
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+            yield
+
+
+def make_repo(tmp_path: Path, yaml_text: str, name: str = "cut.yaml", music: bool = True) -> Path:
+    """A throwaway project folder: shotlists/<name> + assets/ (music bed, reference image)."""
+    (tmp_path / "shotlists").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "assets" / "music").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "assets" / "images").mkdir(parents=True, exist_ok=True)
+    if music:
+        shutil.copy(ROOT / "assets" / "music" / "bed.wav", tmp_path / "assets" / "music" / "bed.wav")
+    shutil.copy(ROOT / "assets" / "images" / "harbor-reference.png",
+                tmp_path / "assets" / "images" / "ref.png")
+    path = tmp_path / "shotlists" / name
+    path.write_text(yaml_text)
+    return path
+
+
+class CountingProvider:
+    """The real animatic provider, counting protocol calls; optionally failing on cue."""
+
+    def __init__(self, fail_submits: int = 0, permanent: bool = False, fail_polls: int = 0,
+                 corrupt_downloads: int = 0):
+        from reelflow.providers.animatic import AnimaticProvider
+
+        self.inner = AnimaticProvider()
+        self.name = self.inner.name
+        self.version = self.inner.version
+        self.submits: list[str] = []
+        self.polls = 0
+        self.downloads: list[str] = []
+        self.fail_submits = fail_submits
+        self.fail_polls = fail_polls
+        self.corrupt_downloads = corrupt_downloads
+        self.permanent = permanent
+        self.lock = threading.Lock()
+
+    def submit(self, request):
+        from reelflow.errors import PermanentProviderError, TransientProviderError
+
+        with self.lock:
+            if self.fail_submits > 0:
+                self.fail_submits -= 1
+                self.submits.append(f"FAILED:{request.shot_id}")
+                if self.permanent:
+                    raise PermanentProviderError(f"invalid parameters for {request.shot_id}")
+                raise TransientProviderError("503 busy")
+            self.submits.append(f"{request.tier}:{request.shot_id}")
+        return self.inner.submit(request)
+
+    def poll(self, request, job_id):
+        from reelflow.errors import TransientProviderError
+
+        with self.lock:
+            self.polls += 1
+            if self.fail_polls > 0:
+                self.fail_polls -= 1
+                raise TransientProviderError("connection reset while polling")
+        return self.inner.poll(request, job_id)
+
+    def download(self, request, job_id, dest):
+        meta = self.inner.download(request, job_id, dest)
+        with self.lock:
+            self.downloads.append(f"{request.tier}:{request.shot_id}")
+            if self.corrupt_downloads > 0:
+                self.corrupt_downloads -= 1
+                data = Path(dest).read_bytes()
+                Path(dest).write_bytes(data[: len(data) // 3])  # truncated transfer
+        return meta
+
+    def poll_interval(self):
+        return 0.0
+
+
+@pytest.fixture
+def counting_provider():
+    from reelflow import providers
+
+    prov = CountingProvider()
+    with providers.override("animatic", prov):
+        yield prov

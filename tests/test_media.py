@@ -1,0 +1,160 @@
+"""Media edges on real files: the animatic, upscale, conform, mix; checked by probing."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pydub import AudioSegment
+
+from reelflow.media.ffmpeg import measure_loudness, moov_before_mdat, probe, run_ffmpeg
+from reelflow.media.finishing import conform, plan_upscale, upscale_lanczos
+from reelflow.media.mix import ShotSound, duck_envelope, limit, mix_edit, to_array
+from reelflow.providers.animatic import parse_camera, render_animatic, render_size
+from reelflow.providers.base import DialogueCue, GenerationRequest
+from reelflow.shotlist import MusicBed, ShotList
+from reelflow.timeline import build_timeline
+
+from .conftest import ROOT
+
+
+def req(**kw) -> GenerationRequest:
+    base = dict(shot_id="opening", prompt="Fishing harbor at dawn, mist on the water", kind="environment",
+                camera="slow dolly forward", model="veo-3.1", tier="final", seed=7, seconds=2,
+                width=640, height=360, fps=24, aspect="16:9", audio=True,
+                audio_cue="gulls and distant engines",
+                dialogue=(DialogueCue(speaker="Skipper", line="Fog's lifting."),))
+    base.update(kw)
+    return GenerationRequest(**base)
+
+
+def test_animatic_final_has_exact_duration_size_fps_and_audio(tmp_path):
+    meta = render_animatic(req(), tmp_path / "a.mp4")
+    info = probe(tmp_path / "a.mp4")
+    assert (info.width, info.height, info.fps, info.frames) == (640, 360, 24, 48)
+    assert info.has_audio and info.sample_rate == 48000 and info.channels == 2
+    assert info.pix_fmt == "yuv420p" and moov_before_mdat(tmp_path / "a.mp4")
+    assert meta["camera"] == "push in"
+    assert meta["speech_spans"] and meta["speech_spans"][0][0] == pytest.approx(0.4)
+    assert "gulls" in meta["notes"][0] and "engine hum" in meta["notes"][0]
+    loud = measure_loudness(tmp_path / "a.mp4")
+    assert -45 < loud.integrated_lufs < -10
+
+
+def test_animatic_draft_renders_small_and_portrait(tmp_path):
+    r = req(tier="draft", width=1080, height=1920, fps=30, aspect="9:16", seconds=1)
+    assert render_size(r) == (360, 640, 12)
+    render_animatic(r, tmp_path / "d.mp4")
+    info = probe(tmp_path / "d.mp4")
+    assert (info.width, info.height, info.fps, info.frames) == (360, 640, 12, 12)
+
+
+def test_animatic_is_deterministic_and_follows_the_seed(tmp_path):
+    for name, r in (("a", req(seconds=1)), ("b", req(seconds=1)), ("c", req(seconds=1, seed=8))):
+        render_animatic(r, tmp_path / f"{name}.mp4")
+        run_ffmpeg(["-i", str(tmp_path / f"{name}.mp4"), "-map", "0:v", "-f", "framemd5",
+                    str(tmp_path / f"{name}.md5")], what="md5")
+    md5 = {n: (tmp_path / f"{n}.md5").read_text().split("\n", 4)[-1] for n in "abc"}
+    assert md5["a"] == md5["b"]
+    assert md5["a"] != md5["c"]
+
+
+@pytest.mark.parametrize("text,label", [
+    ("slow dolly forward", "push in"), ("pull back to reveal", "pull out"), ("whip pan left", "pan left"),
+    ("tracking shot", "pan right"), ("tilt up", "tilt up"), ("crane down", "tilt down"),
+    ("handheld", "handheld"), ("locked-off tripod", "static"), ("slow orbit", "orbit"),
+])
+def test_camera_text(text, label):
+    assert parse_camera(text).label == label
+
+
+def test_dialogue_fallback_without_espeak(tmp_path, monkeypatch):
+    import reelflow.providers.animatic as animatic
+
+    monkeypatch.setattr(animatic, "espeak_exe", lambda: None)
+    meta = render_animatic(req(seconds=2), tmp_path / "x.mp4")
+    assert any("espeak-ng not installed" in n for n in meta["notes"])
+    assert meta["speech_spans"]
+
+
+def test_upscale_plan_and_lanczos(tmp_path):
+    assert not plan_upscale((1920, 1080), (1920, 1080)).needed
+    assert not plan_upscale((3840, 2160), (1920, 1080)).needed
+    up = plan_upscale((640, 360), (1920, 1080))
+    assert up.needed and (up.width, up.height) == (1920, 1080)
+    portrait = plan_upscale((1280, 720), (1080, 1920))  # 16:9 source cropped into 9:16
+    assert portrait.needed and portrait.height == 1920
+    render_animatic(req(seconds=1), tmp_path / "s.mp4")
+    upscale_lanczos(tmp_path / "s.mp4", tmp_path / "u.mp4", 1280, 720)
+    info = probe(tmp_path / "u.mp4")
+    assert (info.width, info.height, info.frames) == (1280, 720, 24) and info.has_audio
+
+
+def test_conform_exact_frames_size_fps_and_silent_sources(tmp_path):
+    # 25 fps 4:3 source without audio, shorter than the shot: held last frame, silence added
+    src = tmp_path / "src.mp4"
+    run_ffmpeg(["-f", "lavfi", "-i", "testsrc2=s=400x300:r=25:d=1.5", "-pix_fmt", "yuv420p", str(src)],
+               what="src")
+    conform(src, tmp_path / "v.mp4", tmp_path / "a.wav", size=(640, 360), fps=30, frames=60)
+    v = probe(tmp_path / "v.mp4")
+    assert (v.width, v.height, v.fps, v.frames) == (640, 360, 30, 60) and not v.has_audio
+    a = AudioSegment.from_wav(str(tmp_path / "a.wav"))
+    assert a.frame_rate == 48000 and a.channels == 2 and abs(len(a) - 2000) <= 1
+    conform(src, tmp_path / "p.mp4", tmp_path / "p.wav", size=(360, 640), fps=24, frames=24, fit="pad")
+    p = probe(tmp_path / "p.mp4")
+    assert (p.width, p.height, p.frames) == (360, 640, 24)
+
+
+def test_limiter_keeps_peaks_under_ceiling():
+    t = np.arange(48000) / 48000
+    x = np.stack([np.sin(2 * np.pi * 440 * t) * 1.8] * 2, axis=1)
+    y = limit(x, ceiling_db=-2.0)
+    assert np.max(np.abs(y)) <= 10 ** (-2 / 20) + 1e-9
+
+
+def test_duck_envelope_shape():
+    env = duck_envelope(48000 * 4, [(1.0, 2.0)], -12.0, attack=0.15, release=0.35)
+    db = 20 * np.log10(env)
+    assert db[int(0.5 * 48000)] == pytest.approx(0)
+    assert db[int(1.5 * 48000)] == pytest.approx(-12)
+    assert -12 < db[int(0.92 * 48000)] < 0  # attack ramp
+    assert -12 < db[int(2.2 * 48000)] < 0  # release ramp
+    assert db[int(3 * 48000)] == pytest.approx(0)
+
+
+def test_mix_hits_loudness_and_ducks_music(tmp_path):
+    spec = ShotList.model_validate({
+        "title": "t", "output": {"fps": 24, "loudness_lufs": -16},
+        "shots": [{"id": "a", "prompt": "p", "duration": 3}, {"id": "b", "prompt": "q", "duration": 3}],
+    })
+    tl = build_timeline(spec)
+    wavs = []
+    for i, f in enumerate((220, 330)):  # quiet tones standing in for shot sound
+        w = tmp_path / f"s{i}.wav"
+        run_ffmpeg(["-f", "lavfi", "-i", f"sine=f={f}:d=3:r=48000", "-af", "volume=-30dB",
+                    "-ac", "2", str(w)], what="tone")
+        wavs.append(w)
+    sounds = [ShotSound(wavs[0], speech=[(1.0, 2.0)]), ShotSound(wavs[1], gain_db=-3)]
+    out = tmp_path / "mix.wav"
+    bed = MusicBed(music="m", music_gain_db=-6, duck_db=-12, fade_in=0.2, fade_out=0.2)
+    report = mix_edit(tl, sounds, bed, ROOT / "assets/music/bed.wav", -16, out, tmp_path)
+    assert report.duck_regions == [(1.0, 2.0)]
+    loud = measure_loudness(out)
+    assert abs(loud.integrated_lufs - (-16)) <= 0.5
+    assert loud.true_peak_dbtp <= -1.0
+    mixed = AudioSegment.from_wav(str(out))
+    assert abs(len(mixed) - tl.duration * 1000) <= 2
+    # music alone (no shot sound) ducked by ~12 dB inside the speech region
+    solo = tmp_path / "solo.wav"
+    quiet = [ShotSound(w, gain_db=-120, speech=s.speech) for w, s in zip(wavs, sounds)]
+    mix_edit(tl, quiet, bed, ROOT / "assets/music/bed.wav", -16, solo, tmp_path)
+    arr = to_array(AudioSegment.from_wav(str(solo)))
+
+    def rms_db(a, b):
+        seg = arr[int(a * 48000):int(b * 48000)]
+        return 20 * math.log10(np.sqrt(np.mean(seg ** 2)))
+
+    drop = rms_db(0.45, 0.8) - rms_db(1.2, 1.8)
+    assert 9 < drop < 15

@@ -1,0 +1,185 @@
+"""Routing, catalog and timeline maths: the pure core, milliseconds per test."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from reelflow.catalog import load_catalog
+from reelflow.errors import CatalogError
+from reelflow.providers import resolve_route
+from reelflow.routing import RoutingError, plan_shotlist
+from reelflow.shotlist import ShotList, TransitionType
+from reelflow.timeline import build_timeline, mix_weights
+
+TODAY = dt.date(2026, 11, 22)
+CAT = load_catalog()
+
+
+def spec(*shots, **top) -> ShotList:
+    data = {"title": "t", "shots": [{"prompt": "p", "duration": 4, **s} for s in shots], **top}
+    for i, s in enumerate(data["shots"]):
+        s.setdefault("id", f"s{i}")
+    return ShotList.model_validate(data)
+
+
+def route1(today=TODAY, **shot):
+    return plan_shotlist(spec(shot), CAT, today).shots[0]
+
+
+def test_catalog_has_the_required_models_and_fields():
+    need = {"veo-3.1", "veo-3.1-fast", "veo-3.1-lite", "sora-2", "sora-2-pro", "kling-3.0",
+            "kling-3.0-std", "seedance-2.0", "wan-2.7", "ltx-2.3-pro", "hailuo-2.3-pro", "ray-2"}
+    assert need <= set(CAT.models)
+    for m in CAT.models.values():
+        assert m.routes and m.price_per_second and m.resolutions and m.fps
+        assert m.draft is None or m.draft in CAT.models
+    assert CAT.models["sora-2-pro"].lifecycle.retired_on(TODAY)
+    assert not CAT.models["sora-2-pro"].lifecycle.retired_on(dt.date(2026, 9, 1))
+    assert CAT.models["veo-3.1"].routes["gemini"].retired_on(TODAY)
+    assert not CAT.models["veo-3.1"].routes["vertex"].retired_on(TODAY)
+
+
+@pytest.mark.parametrize("kind,family", [
+    ("environment", "veo"), ("physics", "veo"), ("product", "kling"), ("social", "kling"),
+    ("action", "kling"),
+])
+def test_kind_routing(kind, family):
+    p = route1(kind=kind)
+    assert CAT.models[p.model].family == family
+    assert p.reason and kind in p.reason
+    assert p.model not in p.fallbacks and len(p.fallbacks) >= 2
+
+
+def test_dialogue_prefers_sora_but_it_is_retired():
+    p = route1(kind="dialogue", dialogue=[{"speaker": "A", "line": "hi"}])
+    assert p.preferred == "sora-2-pro" and p.model == "veo-3.1"
+    assert "retired since 2026-09-24" in p.reason and "successor veo-3.1" in p.reason
+    assert not any(CAT.models[f].lifecycle.retired_on(TODAY) for f in p.fallbacks)
+    before = route1(today=dt.date(2026, 9, 1), kind="dialogue")
+    assert before.model == "sora-2-pro" and before.draft_model == "sora-2"
+
+
+def test_never_routes_to_a_retired_model_even_when_asked():
+    p = route1(model="sora-2")
+    assert p.requested == "sora-2" and p.model == "veo-3.1-fast"
+    assert "retired" in p.reason
+
+
+def test_explicit_model_wins():
+    p = route1(kind="environment", model="kling-3.0")
+    assert p.model == "kling-3.0" and p.draft_model == "kling-3.0-std"
+    assert p.reason.startswith("requested kling-3.0")
+
+
+def test_unknown_model_is_an_error_with_a_suggestion():
+    with pytest.raises(RoutingError) as exc:
+        route1(model="veo-3")
+    (loc, msg), = exc.value.problems
+    assert loc == ("shots", 0, "model") and "unknown model 'veo-3'" in msg and "veo-3.1" in msg
+
+
+def test_clip_length_is_shortest_allowed_covering_the_shot():
+    assert route1(kind="environment", duration=5).final.seconds == 6  # Veo 4/6/8
+    assert route1(kind="environment", duration=4.2).final.seconds == 6
+    assert route1(kind="environment", duration=3).final.seconds == 4
+    assert route1(kind="product", duration=2.5).final.seconds == 3  # Kling 3-15
+    assert route1(kind="product", duration=7.3).final.seconds == 8
+    s = ShotList.model_validate({"title": "t", "defaults": {"handles": 1},
+                                 "shots": [{"id": "a", "prompt": "p", "duration": 5, "kind": "environment"}]})
+    assert plan_shotlist(s, CAT, TODAY).shots[0].final.seconds == 6
+
+
+def test_long_shot_routes_to_a_model_that_can_or_errors():
+    p = route1(kind="environment", duration=12)
+    assert CAT.models[p.model].max_duration >= 12 and p.final.seconds >= 12
+    with pytest.raises(RoutingError) as exc:
+        route1(kind="environment", duration=30)
+    (loc, msg), = exc.value.problems
+    assert loc == ("shots", 0, "duration") and "longer than any suitable model" in msg
+    with pytest.raises(RoutingError) as exc:
+        route1(model="veo-3.1", duration=10)
+    assert "veo-3.1 allows at most 8s" in exc.value.problems[0][1]
+
+
+def test_constraints_change_the_choice():
+    sixty = plan_shotlist(spec({"kind": "environment"}, output={"fps": 60}), CAT, TODAY).shots[0]
+    assert sixty.model == "kling-3.0" and "60 fps" in sixty.reason
+    # reference image needs image-to-video: every candidate must support it
+    img = route1(kind="character", image="assets/x.png")
+    assert CAT.models[img.model].image_to_video
+
+
+def test_drafts_map_to_their_family_and_are_cheaper():
+    for kind in ("environment", "product", "character"):
+        p = route1(kind=kind)
+        assert CAT.models[p.draft_model].family == CAT.models[p.model].family
+        assert p.draft.cost <= p.final.cost
+        assert p.draft.resolution <= p.final.resolution
+
+
+def test_budget_downgrades_cheapest_loss_first():
+    shots = [{"kind": "environment", "duration": 8}] * 4
+    free = plan_shotlist(spec(*shots), CAT, TODAY)
+    tight = plan_shotlist(spec(*shots, budget_usd=10), CAT, TODAY)
+    assert free.total_cost > 10 >= tight.total_cost
+    assert any("budget $10" in s.reason for s in tight.shots)
+    impossible = plan_shotlist(spec(*shots, budget_usd=0.5), CAT, TODAY)
+    assert impossible.over_budget and impossible.notes
+
+
+def test_route_resolution_without_keys_falls_back_to_animatic():
+    res = resolve_route("veo-3.1", CAT, TODAY, environ={})
+    assert res.route == "animatic"
+    assert res.note.startswith("intended veo-3.1, rendered animatic: no GOOGLE_API_KEY")
+    res = resolve_route("kling-3.0", CAT, TODAY, environ={"FAL_KEY": "k"})
+    assert res.route == "animatic" and "no adapter for fal" in res.note
+    assert "k" not in res.note.split(": ", 1)[1].replace("kling", "")  # never echoes a key
+
+
+def test_catalog_overlay_adds_a_model(tmp_path):
+    overlay = tmp_path / "cat.yaml"
+    overlay.write_text("""
+models:
+  acme-1:
+    name: Acme 1
+    family: acme
+    tier: final
+    durations: [5, 10]
+    resolutions: [1080]
+    fps: [24]
+    aspects: ["16:9"]
+    native_audio: true
+    image_to_video: false
+    price_per_second: {1080: 0.01}
+    scores: {environment: 11}
+    routes: {fal: {id: acme/v1}}
+""")
+    cat = load_catalog(overlay)
+    p = plan_shotlist(spec({"kind": "environment"}), cat, TODAY).shots[0]
+    assert p.model == "acme-1" and p.final.seconds == 5
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("models:\n  x: {name: X, family: x, tier: final, draft: nope, durations: [4], "
+                   "resolutions: [720], fps: [24], aspects: ['16:9'], native_audio: false, "
+                   "image_to_video: false, price_per_second: {720: 1}, routes: {fal: {id: x}}}\n")
+    with pytest.raises(CatalogError, match="draft 'nope' is not in the catalog"):
+        load_catalog(bad)
+
+
+def test_timeline_durations_in_frames():
+    s = spec({"duration": 3}, {"duration": 2, "transition": {"type": "cut"}}, {"duration": 4},
+             output={"fps": 24}, defaults={"transition": {"type": "crossfade", "seconds": 0.5}})
+    tl = build_timeline(s)
+    assert [c.frames for c in tl.clips] == [72, 48, 96]
+    assert [c.start for c in tl.clips] == [0, 60, 108]  # 72-12 (crossfade), 60+48 (cut)
+    assert tl.frames == 72 + 48 + 96 - 12 and tl.duration == pytest.approx(8.5)
+    assert [len(tl.active(f)) for f in (0, 59, 60, 71, 72, 107, 108)] == [1, 1, 2, 2, 1, 1, 1]
+
+
+def test_transition_weights():
+    assert mix_weights(TransitionType.crossfade, 0.25) == (0.75, 0.25, 0.0)
+    a, b, c = mix_weights(TransitionType.fade_black, 0.25)
+    assert (a, b, c) == (0.5, 0.0, 0.5)
+    a, b, c = mix_weights(TransitionType.dip_white, 0.75)
+    assert (a, b, c) == (0.0, 0.5, 0.5)
