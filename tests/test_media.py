@@ -158,3 +158,44 @@ def test_mix_hits_loudness_and_ducks_music(tmp_path):
 
     drop = rms_db(0.45, 0.8) - rms_db(1.2, 1.8)
     assert 9 < drop < 15
+
+
+@pytest.mark.parametrize("kind,expect", [
+    ("crossfade", (127, 0, 127)),  # red + blue at the midpoint
+    ("fade_black", (0, 0, 0)),
+    ("dip_white", (255, 255, 255)),
+])
+def test_export_blends_transitions_like_the_preview(tmp_path, kind, expect):
+    from reelflow.media.edit import edit_clip, export_edit
+
+    spec = ShotList.model_validate({
+        "title": "t", "output": {"resolution": "720p", "fps": 24},
+        "defaults": {"transition": {"type": kind, "seconds": 1}},
+        "shots": [{"id": "a", "prompt": "p", "duration": 2}, {"id": "b", "prompt": "q", "duration": 2}],
+    })
+    tl = build_timeline(spec)
+    paths = []
+    for name, colour in (("a", "red"), ("b", "blue")):
+        p = tmp_path / f"{name}.mp4"
+        run_ffmpeg(["-f", "lavfi", "-i", f"color=c={colour}:s=1280x720:r=24:d=2", "-pix_fmt", "yuv420p",
+                    "-c:v", "libx264", "-crf", "1", str(p)], what="colour clip")
+        paths.append(p)
+    wav = tmp_path / "s.wav"
+    run_ffmpeg(["-f", "lavfi", "-i", "anullsrc=r=48000:cl=stereo", "-t", "3", str(wav)], what="silence")
+    out = tmp_path / "edit.mp4"
+    export_edit(tl, paths, wav, out, (1280, 720))
+    info = probe(out)
+    assert info.frames == 72 and (info.width, info.height) == (1280, 720)
+    mid = tl.clips[1].start + 12  # halfway through the 24-frame transition
+    png = tmp_path / "mid.png"
+    run_ffmpeg(["-i", str(out), "-vf", f"select=eq(n\\,{mid})", "-frames:v", "1", str(png)], what="grab")
+    from PIL import Image
+
+    got = np.asarray(Image.open(png).convert("RGB"))[360, 640].astype(int)
+    assert np.all(np.abs(got - np.array(expect)) <= 24), got
+    clip, readers = edit_clip(tl, paths, (1280, 720))
+    try:
+        preview = clip.get_frame(mid / 24)[360, 640].astype(int)
+    finally:
+        readers.close()
+    assert np.all(np.abs(preview - got) <= 24), (preview, got)
