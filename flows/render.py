@@ -25,14 +25,14 @@ from reelflow.manifest import build_manifest
 from reelflow.media.finishing import plan_upscale
 from reelflow.media.mix import ShotSound
 from reelflow.routing import Plan
-from reelflow.shotlist import LoadedShotList, load_shotlist
+from reelflow.shotlist import LoadedShotList
 from reelflow.store import Store, sha256_file, write_json_atomic
 from reelflow.timeline import Timeline, build_timeline
 from tasks.finishing import (
     EXPORT_VERSION, MIX_VERSION, _key, conform_key_parts, conform_shot, export, mix_audio, publish,
     upscale, upscale_key_parts,
 )
-from tasks.generation import generate, generation_request, route, stored_clip_exists
+from tasks.generation import generate, generation_request, load, route, stored_clip_exists
 
 Approval = Literal["all", "prototype-only", "listed"]
 
@@ -152,10 +152,10 @@ def render_shotlist(shotlist: str, out_dir: str = "out", approval: Approval = "a
     """
     logger = get_run_logger()
     today = today or dt.date.today()
-    loaded = load_shotlist(shotlist)
+    loaded = load(shotlist)
     store = Store(store_dir or default_store(loaded))
     out = Path(out_dir).resolve()
-    plan, cat = route(loaded, catalog, today)
+    plan, cat = route.with_options(result_storage=store.results_dir)(loaded, catalog, today)
     for sp in plan.shots:
         logger.info("route %s: %s (draft %s) - %s", sp.shot_id, sp.model, sp.draft_model, sp.reason)
     ids = [s.id for s in loaded.spec.shots]

@@ -27,7 +27,25 @@ def retry_if_transient(task, task_run, state) -> bool:
     return False
 
 
-@task(name="route", cache_policy=NO_CACHE)
+@task(name="load-shotlist", cache_policy=NO_CACHE)
+def load(path: str) -> LoadedShotList:
+    """Parse and validate. Not cached: its only input is the file, so a cache key would cost
+    the same read and hash as the load itself."""
+    from reelflow.shotlist import load_shotlist
+
+    return load_shotlist(path)
+
+
+def route_key(context, parameters) -> str:
+    """Routing depends on the shot list's content, the catalog's content and the date only."""
+    loaded: LoadedShotList = parameters["loaded"]
+    catalog = load_catalog(parameters["catalog_path"])
+    payload = "|".join([loaded.spec.model_dump_json(), catalog.model_dump_json(),
+                        str(parameters["today"])])
+    return "route-" + hashlib.sha256(payload.encode()).hexdigest()
+
+
+@task(name="route", cache_key_fn=route_key, persist_result=True)
 def route(loaded: LoadedShotList, catalog_path: str | None, today: dt.date) -> tuple[Plan, Catalog]:
     catalog = load_catalog(catalog_path)
     return plan_shotlist(loaded.spec, catalog, today), catalog
