@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from reelflow.media.edit import export_edit  # noqa: E402
+from reelflow.media.edit import Source, export_edit  # noqa: E402
 from reelflow.media.ffmpeg import AAC, X264, probe, run_ffmpeg  # noqa: E402
 from reelflow.media.mix import ShotSound, mix_edit  # noqa: E402
 from reelflow.shotlist import MusicBed, ShotList  # noqa: E402
@@ -85,7 +85,7 @@ def ours(clips, music: Path, seconds: float, xf: float, out: Path, work: Path) -
     t = time.perf_counter()
     mixed = work / "mix.wav"
     mix_edit(tl, [ShotSound(a) for _, a in clips], MusicBed(music="m"), music, -14, mixed, work)
-    export_edit(tl, [v for v, _ in clips], mixed, out, (1920, 1080))
+    export_edit(tl, [Source(v) for v, _ in clips], mixed, out, (1920, 1080))
     return time.perf_counter() - t
 
 

@@ -22,15 +22,16 @@ from reelflow.config import RetryPolicy, emit
 from reelflow.errors import BudgetError
 from reelflow.generate import ClipResult
 from reelflow.manifest import build_manifest
-from reelflow.media.finishing import plan_upscale
-from reelflow.media.mix import ShotSound
+from reelflow.deliver.nle import ShotRef
+from reelflow.media.mix import ShotSound, Stem, audio_seconds
 from reelflow.routing import Plan
 from reelflow.shotlist import LoadedShotList
 from reelflow.store import Store, sha256_file, write_json_atomic
 from reelflow.timeline import Timeline, build_timeline
+from tasks.deliver import deliver_companions
 from tasks.finishing import (
-    EXPORT_VERSION, MIX_VERSION, _key, conform_key_parts, conform_shot, export, mix_audio, publish,
-    upscale, upscale_key_parts,
+    EXPORT_VERSION, MIX_VERSION, Conformed, Exported, MixResult, _key, conform_key_parts, conform_shot,
+    export, mix_audio, publish, upscale, upscale_key_parts,
 )
 from tasks.generation import generate, generation_request, load, route, stored_clip_exists
 
@@ -83,61 +84,147 @@ def render_tier(loaded: LoadedShotList, plan: Plan, catalog: Catalog, tier: str,
     return out
 
 
-def finish_edit(loaded: LoadedShotList, timeline: Timeline, clips: list[ClipResult], store: Store,
-                label: str) -> tuple[dict, dict]:
-    """Upscale -> conform -> mix -> export one edit from one clip per shot."""
+def sounds_for(loaded: LoadedShotList, conformed: list[Conformed], clips: list[ClipResult]) -> list[ShotSound]:
+    """Each shot's sound: native clip audio (if on), recorded dialogue stems and effects."""
+    sounds = []
+    for c, shot, clip in zip(conformed, loaded.spec.shots, clips):
+        stems, cursor = [], 0.4
+        for line in shot.dialogue:
+            if line.file:
+                path = loaded.resolve_asset(line.file)
+                at = line.at if line.at is not None else cursor
+                stems.append(Stem(path, at, line.gain_db, speech=True))
+                cursor = at + audio_seconds(path) + 0.35
+        stems += [Stem(loaded.resolve_asset(fx.file), fx.at, fx.gain_db) for fx in shot.sfx]
+        sounds.append(ShotSound(wav=Path(c.audio), gain_db=shot.audio.gain_db, enabled=shot.audio.native,
+                                speech=list(clip.speech_spans), stems=stems))
+    return sounds
+
+
+def conform_all(loaded: LoadedShotList, timeline: Timeline, clips: list[ClipResult], store: Store,
+                label: str, size: tuple[int, int]) -> list[Conformed]:
+    """Upscale (when needed) then conform every shot to ``size`` at the output rate."""
     spec = loaded.spec
-    size, fps = spec.output.size, spec.output.fps
+    fps = spec.output.fps
     root = str(store.root)
-    fit = "crop"
     ups = []
-    for clip in clips:
-        parts = upscale_key_parts(clip.sha256, size, fit)
-        needed = plan_upscale((clip.width, clip.height), size, fit).needed
-        fresh = not needed or store.derived(_key(parts)).is_file()
+    for clip, shot in zip(clips, spec.shots):
+        fit, backend = spec.fit_for(shot), spec.upscaler_for(shot)
+        parts = upscale_key_parts(clip.sha256, size, fit, backend)
         ups.append(upscale.with_options(task_run_name=f"upscale-{label}-{clip.shot_id}",
                                         result_storage=store.results_dir,
-                                        refresh_cache=not fresh)
-                   .submit(path=clip.path, sha256=clip.sha256, size=size, fit=fit, store_root=root,
-                           key_parts=parts))
-    conf_futs = []
-    for clip, up_f, tclip in zip(clips, ups, timeline.clips):
+                                        refresh_cache=not Path(clip.path).is_file())
+                   .submit(path=clip.path, sha256=clip.sha256, size=size, fit=fit, backend=backend,
+                           store_root=root, key_parts=parts))
+    futs = []
+    for clip, up_f, tclip, shot in zip(clips, ups, timeline.clips, spec.shots):
         media = up_f.result()
-        parts = conform_key_parts(media.sha256 if media.upscaled else clip.sha256, size, fps,
-                                  tclip.frames, fit)
-        k = _key(parts)
-        fresh = store.derived(k).is_file() and store.derived(k, ".wav").is_file()
-        conf_futs.append(conform_shot.with_options(task_run_name=f"conform-{label}-{clip.shot_id}",
-                                                   result_storage=store.results_dir,
-                                                   refresh_cache=not fresh)
-                         .submit(shot_id=clip.shot_id, path=media.path, size=size, fps=fps,
-                                 frames=tclip.frames, fit=fit, store_root=root, key_parts=parts))
-    conformed = [f.result() for f in conf_futs]
+        fit = spec.fit_for(shot)
+        focus = list(shot.focus) if isinstance(shot.focus, tuple) else shot.focus
+        parts = conform_key_parts(media.sha256, media.filter, size, fps, tclip.frames, fit, focus)
+        fresh = store.derived(_key(parts), ".wav").is_file() and Path(media.path).is_file()
+        futs.append(conform_shot.with_options(task_run_name=f"conform-{label}-{clip.shot_id}",
+                                              result_storage=store.results_dir, refresh_cache=not fresh)
+                    .submit(shot_id=clip.shot_id, media=media, size=size, fps=fps, frames=tclip.frames,
+                            fit=fit, focus=focus, store_root=root, key_parts=parts))
+    conformed = [f.result() for f in futs]
     emit(f"{label} conform", "all", len(conformed), len(conformed))
+    return conformed
 
-    sounds = [ShotSound(wav=Path(c.audio), gain_db=shot.audio.gain_db, enabled=shot.audio.native,
-                        speech=list(clip.speech_spans))
-              for c, shot, clip in zip(conformed, spec.shots, clips)]
+
+def mix_for(loaded: LoadedShotList, timeline: Timeline, conformed: list[Conformed],
+            clips: list[ClipResult], store: Store, label: str) -> MixResult:
+    spec = loaded.spec
+    sounds = sounds_for(loaded, conformed, clips)
     music = str(loaded.resolve_asset(spec.audio.music)) if spec.audio.music else None
-    music_sha = sha256_file(music) if music else None
     tl_desc = [(c.start, c.frames, c.join_out.type.value if c.join_out else None) for c in timeline.clips]
-    mix_parts = [MIX_VERSION, [c.sha256 for c in conformed], tl_desc, fps,
-                 [(s.gain_db, s.enabled, s.speech) for s in sounds],
-                 spec.audio.model_dump(mode="json"), music_sha, spec.output.loudness_lufs]
-    mk = _key(mix_parts)
-    mix = mix_audio.with_options(task_run_name=f"mix-{label}", result_storage=store.results_dir,
-                                 refresh_cache=not (store.derived(mk, ".wav").is_file()
-                                                    and store.derived(mk, ".mix.json").is_file())
-                                 )(timeline=timeline, sounds=sounds, bed=spec.audio, music=music,
-                                   target_lufs=spec.output.loudness_lufs, store_root=root,
-                                   key_parts=mix_parts)
-    exp_parts = [EXPORT_VERSION, [c.sha256 for c in conformed], mix.sha256, tl_desc, fps, list(size)]
-    ek = _key(exp_parts)
-    exported = export.with_options(task_run_name=f"export-{label}", result_storage=store.results_dir,
-                                   refresh_cache=not store.derived(ek, ".edit.mp4").is_file()
-                                   )(timeline=timeline, videos=[c.video for c in conformed],
-                                     audio_wav=mix.wav, size=size, store_root=root, key_parts=exp_parts)
-    return exported.model_dump(mode="json"), mix.model_dump(mode="json")
+    parts = [MIX_VERSION, [sha256_file(c.audio) for c in conformed], tl_desc, timeline.fps,
+             [(s.gain_db, s.enabled, s.speech, [(sha256_file(t.path), t.at, t.gain_db, t.speech)
+                                                for t in s.stems]) for s in sounds],
+             spec.audio.model_dump(mode="json"), sha256_file(music) if music else None,
+             spec.output.loudness_lufs]
+    k = _key(parts)
+    fresh = store.derived(k, ".wav").is_file() and store.derived(k, ".mix.json").is_file()
+    return mix_audio.with_options(task_run_name=f"mix-{label}", result_storage=store.results_dir,
+                                  refresh_cache=not fresh)(
+        timeline=timeline, sounds=sounds, bed=spec.audio, music=music,
+        target_lufs=spec.output.loudness_lufs, store_root=str(store.root), key_parts=parts)
+
+
+def export_for(loaded: LoadedShotList, timeline: Timeline, conformed: list[Conformed], mix: MixResult,
+               store: Store, label: str, size: tuple[int, int]) -> Exported:
+    lut = str(loaded.resolve_asset(loaded.spec.output.lut)) if loaded.spec.output.lut else None
+    tl_desc = [(c.start, c.frames, c.join_out.type.value if c.join_out else None) for c in timeline.clips]
+    parts = [EXPORT_VERSION, [c.sha256 for c in conformed], mix.sha256, tl_desc, timeline.fps, list(size),
+             sha256_file(lut) if lut else None]
+    k = _key(parts)
+    return export.with_options(task_run_name=f"export-{label}", result_storage=store.results_dir,
+                               refresh_cache=not store.derived(k, ".edit.mp4").is_file())(
+        timeline=timeline, shots=conformed, audio_wav=mix.wav, size=size, lut=lut,
+        store_root=str(store.root), key_parts=parts, label=label)
+
+
+def finish_edit(loaded: LoadedShotList, timeline: Timeline, clips: list[ClipResult], store: Store,
+                label: str) -> tuple[Exported, MixResult, list[Conformed]]:
+    """Upscale -> conform -> mix -> export one edit from one clip per shot."""
+    size = loaded.spec.output.size
+    conformed = conform_all(loaded, timeline, clips, store, label, size)
+    mix = mix_for(loaded, timeline, conformed, clips, store, label)
+    return export_for(loaded, timeline, conformed, mix, store, label, size), mix, conformed
+
+
+def dialogue_timing(loaded: LoadedShotList, clips: list[ClipResult]) -> tuple[list, list]:
+    """Per shot: [(speaker, line)] and the matching [(start, end)] seconds inside the shot, from
+    stems (their offset and length) or the provider's speech spans; [] where unknown."""
+    lines, spans = [], []
+    for shot, clip in zip(loaded.spec.shots, clips):
+        generated = iter(clip.speech_spans)
+        shot_lines, shot_spans, cursor, known = [], [], 0.4, True
+        for line in shot.dialogue:
+            shot_lines.append((line.speaker, line.line))
+            if line.file:
+                at = line.at if line.at is not None else cursor
+                dur = audio_seconds(loaded.resolve_asset(line.file))
+                shot_spans.append((at, at + dur))
+                cursor = at + dur + 0.35
+            else:
+                span = next(generated, None)
+                if span is None:
+                    known = False
+                else:
+                    shot_spans.append(tuple(span))
+        lines.append(shot_lines)
+        spans.append(shot_spans if known else [])
+    return lines, spans
+
+
+def deliver(loaded: LoadedShotList, plan: Plan, timeline: Timeline, clips: list[ClipResult],
+            conformed: list[Conformed], edit: Exported, mix: MixResult, store: Store, out: Path) -> dict:
+    """Aspect versions and companions (OTIO, FCP XML, EDL, SRT, VTT, contact sheet)."""
+    spec = loaded.spec
+    files: dict[str, str] = {}
+    versions = {}
+    for aspect in spec.output.versions:
+        size = spec.output.size_for(aspect)
+        tag = aspect.replace(":", "x")
+        conf_v = conform_all(loaded, timeline, clips, store, f"version-{tag}", size)
+        exp_v = export_for(loaded, timeline, conf_v, mix, store, f"version-{tag}", size)
+        dest = publish(exp_v.path, out / f"{loaded.stem}.{tag}.mp4")
+        versions[aspect] = {"path": dest.name, "width": exp_v.width, "height": exp_v.height,
+                            "frames": exp_v.frames, "fit": sorted({c.fit for c in conf_v})}
+        files[aspect] = str(dest)
+    companions = [d for d in spec.output.deliverables if d not in ("mp4",) and ":" not in d]
+    lines, spans = dialogue_timing(loaded, clips)
+    refs = [ShotRef(shot_id=c.shot_id, media=c.path, media_frames=int(round(c.seconds * timeline.fps)),
+                    prompt=shot.prompt, model=sp.model, provider=c.provider, tier=c.tier, reason=sp.reason)
+            for c, shot, sp in zip(clips, spec.shots, plan.shots)]
+    labels = [(c.shot_id, f"{sp.model} ({c.tier}, {c.provider})") for c, sp in zip(clips, plan.shots)]
+    comp = deliver_companions(timeline=timeline, title=spec.title, stem=loaded.stem, out_dir=str(out),
+                              edit_path=edit.path, mix_wav=mix.wav, shots=refs, dialogue=lines,
+                              spans=spans, labels=labels, wanted=companions)
+    files.update(comp.files)
+    return {"files": {k: Path(v).name for k, v in files.items()}, "versions": versions,
+            "captions": comp.captions, "notes": comp.notes}
 
 
 @flow(name="render-shotlist", flow_run_name=_run_name,
@@ -162,8 +249,9 @@ def render_shotlist(shotlist: str, out_dir: str = "out", approval: Approval = "a
     timeline = build_timeline(loaded.spec)
 
     drafts = render_tier(loaded, plan, cat, "draft", ids, store, today)
-    proto, proto_mix = finish_edit(loaded, timeline, [drafts[i][0] for i in ids], store, "prototype")
-    proto["published"] = str(publish(proto["path"], out / f"{loaded.stem}.prototype.mp4"))
+    proto_exp, proto_mix, _ = finish_edit(loaded, timeline, [drafts[i][0] for i in ids], store, "prototype")
+    proto = proto_exp.model_dump(mode="json")
+    proto["published"] = str(publish(proto_exp.path, out / f"{loaded.stem}.prototype.mp4"))
 
     approved = ids if approval == "all" else [i for i in (approve or []) if i in ids]
     if approval == "listed":
@@ -175,6 +263,7 @@ def render_shotlist(shotlist: str, out_dir: str = "out", approval: Approval = "a
     finals: dict = {}
     edit = None
     mix = proto_mix
+    delivered = None
     if approval != "prototype-only":
         billable = sum(sp.final.cost for sp in plan.shots if sp.shot_id in approved and
                        providers.resolve_route(sp.model, cat, today).route != "animatic")
@@ -182,12 +271,15 @@ def render_shotlist(shotlist: str, out_dir: str = "out", approval: Approval = "a
             raise BudgetError(f"final renders would cost ${billable:.2f}, over the budget of ${plan.budget_usd:g}")
         finals = render_tier(loaded, plan, cat, "final", approved, store, today)
         clips = [finals[i][0] if i in finals else drafts[i][0] for i in ids]
-        edit, mix = finish_edit(loaded, timeline, clips, store, "final")
-        edit["published"] = str(publish(edit["path"], out / f"{loaded.stem}.mp4"))
+        edit_exp, mix, conformed = finish_edit(loaded, timeline, clips, store, "final")
+        edit = edit_exp.model_dump(mode="json")
+        edit["published"] = str(publish(edit_exp.path, out / f"{loaded.stem}.mp4"))
+        delivered = deliver(loaded, plan, timeline, clips, conformed, edit_exp, mix, store, out)
     manifest = build_manifest(loaded=loaded, plan=plan, timeline=timeline,
                               status="prototype" if edit is None else "final",
                               drafts=drafts, finals=finals, approved=approved, edit=edit,
-                              prototype=proto, out_dir=out, mix=mix)
+                              prototype=proto, out_dir=out, mix=mix.model_dump(mode="json"),
+                              delivered=delivered)
     write_json_atomic(out / f"{loaded.stem}.manifest.json", manifest)
     logger.info("wrote %s", out / f"{loaded.stem}.manifest.json")
     return manifest

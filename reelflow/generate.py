@@ -60,7 +60,8 @@ def build_request(loaded: LoadedShotList, shot: Shot, spec: RenderSpec, route_mo
         tier=spec.tier, seed=shot.effective_seed, seconds=spec.seconds, width=spec.width,
         height=spec.height, fps=spec.fps, aspect=spec.aspect, audio=spec.audio,
         audio_cue=shot.audio.cue if shot.audio.native else None,
-        dialogue=tuple(DialogueCue(speaker=d.speaker, line=d.line) for d in shot.dialogue),
+        # lines with a recorded stem are mixed from the file, not generated
+        dialogue=tuple(DialogueCue(speaker=d.speaker, line=d.line) for d in shot.dialogue if not d.file),
         image_sha256=image_sha, image_path=image_path,
     )
 

@@ -32,7 +32,7 @@ def clip_entry(clip, cache_hit: bool, intended_cost: float) -> dict[str, Any]:
 def build_manifest(*, loaded: LoadedShotList, plan: Plan, timeline: Timeline, status: str,
                    drafts: dict[str, tuple], finals: dict[str, tuple], approved: list[str],
                    edit: dict | None, prototype: dict | None, out_dir: Path,
-                   mix: dict | None) -> dict[str, Any]:
+                   mix: dict | None, delivered: dict | None = None) -> dict[str, Any]:
     shots = []
     actual = 0.0
     for clip_pos, sp in zip(timeline.clips, plan.shots):
@@ -95,6 +95,7 @@ def build_manifest(*, loaded: LoadedShotList, plan: Plan, timeline: Timeline, st
                                                  "integrated_lufs", "sha256")}
                       | {"path": str(Path(prototype["published"]).relative_to(out_dir))}) if prototype else None,
         "mix": mix,
+        "deliverables": delivered,
         "cost": {"estimated_usd": {"draft": plan.draft_cost, "final": plan.final_cost,
                                    "total": plan.total_cost},
                  "actual_usd": round(actual, 4), "budget_usd": plan.budget_usd},

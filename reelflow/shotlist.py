@@ -67,15 +67,77 @@ class Transition(Strict):
         return 0.0 if self.type == TransitionType.cut else self.seconds
 
 
+FPS_RATIONAL = {23.976: "24000/1001", 29.97: "30000/1001", 59.94: "60000/1001"}
+LOUDNESS_PRESETS = {"web": -14.0, "broadcast": -23.0}
+ASPECT_VERSIONS = ("16:9", "9:16", "1:1", "4:5")
+COMPANIONS = ("mp4", "otio", "fcpxml", "edl", "srt", "vtt", "contact_sheet")
+DEFAULT_DELIVERABLES = ["mp4", "otio", "fcpxml", "edl", "srt", "vtt", "contact_sheet"]
+
+
+def fps_arg(fps: float) -> str:
+    """ffmpeg's exact spelling of a frame rate (NTSC rates as rationals)."""
+    return FPS_RATIONAL.get(round(float(fps), 3), f"{fps:g}")
+
+
+def fps_value(fps: float) -> float:
+    """The exact numeric rate (23.976 -> 24000/1001) for frame maths."""
+    r = FPS_RATIONAL.get(round(float(fps), 3))
+    if r:
+        a, b = r.split("/")
+        return int(a) / int(b)
+    return float(fps)
+
+
 class Output(Strict):
     resolution: Literal["720p", "1080p", "1440p", "2160p"] = "1080p"
     aspect: Literal["16:9", "9:16", "1:1", "4:5"] = "16:9"
-    fps: Literal[24, 25, 30, 60] = 24
+    fps: Literal[23.976, 24, 25, 29.97, 30, 50, 59.94, 60] = 24
     loudness_lufs: Annotated[float, Field(ge=-36, le=-6)] = -14.0
+    """Integrated loudness target; also accepts the presets 'web' (-14) and 'broadcast' (-23)."""
+    deliverables: list[str] = DEFAULT_DELIVERABLES
+    """Companions to write beside the MP4 (otio, fcpxml, edl, srt, vtt, contact_sheet) and extra
+    aspect versions cut from the same render ('9:16', '1:1', ...)."""
+    lut: str | None = None
+    """A .cube LUT inside the repository, applied to every frame on export (grade consistency)."""
+
+    @field_validator("loudness_lufs", mode="before")
+    @classmethod
+    def _preset(cls, v):
+        if isinstance(v, str) and v.strip().lower() in LOUDNESS_PRESETS:
+            return LOUDNESS_PRESETS[v.strip().lower()]
+        return v
+
+    @field_validator("deliverables")
+    @classmethod
+    def _deliverables(cls, v: list[str]) -> list[str]:
+        bad = [d for d in v if d not in COMPANIONS and d not in ASPECT_VERSIONS]
+        if bad:
+            raise ValueError(f"unknown deliverable {bad[0]!r}; use {', '.join(COMPANIONS)} "
+                             f"or an aspect version {', '.join(ASPECT_VERSIONS)}")
+        return list(dict.fromkeys(["mp4", *v]))
+
+    @field_validator("lut")
+    @classmethod
+    def _lut(cls, v: str | None) -> str | None:
+        if v is not None and not v.lower().endswith(".cube"):
+            raise ValueError("must be a .cube file")
+        return v
 
     @property
     def size(self) -> tuple[int, int]:
         return frame_size(RESOLUTIONS[self.resolution], self.aspect)
+
+    def size_for(self, aspect: str) -> tuple[int, int]:
+        return frame_size(RESOLUTIONS[self.resolution], aspect)
+
+    @property
+    def versions(self) -> list[str]:
+        return [d for d in self.deliverables if d in ASPECT_VERSIONS and d != self.aspect]
+
+
+Fit = Literal["auto", "crop", "pad", "blur"]
+Upscaler = Literal["lanczos", "realesrgan", "cloud", "none"]
+FocusName = Literal["center", "left", "right", "top", "bottom"]
 
 
 class Defaults(Strict):
@@ -83,6 +145,10 @@ class Defaults(Strict):
     model: str = "auto"
     handles: Annotated[float, Field(ge=0, le=5)] = 0.0
     """Extra source seconds requested after each shot, for re-trimming in an NLE."""
+    fit: Fit = "auto"
+    """How a source of another aspect fills the frame: crop, pad (bars), blur (blurred fill) or
+    auto (crop when that keeps most of the picture, blurred fill otherwise)."""
+    upscale: Upscaler = "lanczos"
 
 
 class MusicBed(Strict):
@@ -102,6 +168,17 @@ class ShotAudio(Strict):
 class DialogueLine(Strict):
     speaker: Annotated[str, Field(min_length=1, max_length=60)]
     line: Annotated[str, Field(min_length=1, max_length=500)]
+    file: str | None = None
+    """A recorded voice-over/dialogue stem inside the repository, mixed instead of generated."""
+    at: Annotated[float, Field(ge=0)] | None = None
+    """Seconds into the shot where the stem starts (default: one after another from 0.4 s)."""
+    gain_db: Annotated[float, Field(ge=-60, le=24)] = 0.0
+
+
+class SoundEffect(Strict):
+    file: str
+    at: Annotated[float, Field(ge=0)] = 0.0
+    gain_db: Annotated[float, Field(ge=-60, le=24)] = 0.0
 
 
 class Shot(Strict):
@@ -117,7 +194,12 @@ class Shot(Strict):
     """Reference image (first frame) inside the repository; needs an image-to-video model."""
     audio: ShotAudio = ShotAudio()
     dialogue: list[DialogueLine] = []
+    sfx: list[SoundEffect] = []
     transition: Transition | None = None
+    fit: Fit | None = None
+    focus: FocusName | tuple[Annotated[float, Field(ge=0, le=1)], Annotated[float, Field(ge=0, le=1)]] = "center"
+    """Where to keep the picture when cropping: a name, or [x, y] as fractions of the frame."""
+    upscale: Upscaler | None = None
 
     @field_validator("prompt")
     @classmethod
@@ -161,6 +243,12 @@ class ShotList(Strict):
 
     def model_for(self, shot: Shot) -> str:
         return shot.model or self.defaults.model
+
+    def fit_for(self, shot: Shot) -> str:
+        return shot.fit or self.defaults.fit
+
+    def upscaler_for(self, shot: Shot) -> str:
+        return shot.upscale or self.defaults.upscale
 
 
 class LoadedShotList(BaseModel):
@@ -406,8 +494,19 @@ def check_assets(spec: ShotList, root: Path, shown: Path, data: Any, lines: dict
             problems.append(problem_at(shown, data, lines, loc, f"file not found: {rel}"))
 
     check(spec.audio.music, ("audio", "music"))
+    check(spec.output.lut, ("output", "lut"))
     for i, shot in enumerate(spec.shots):
         check(shot.image, ("shots", i, "image"))
+        for j, line in enumerate(shot.dialogue):
+            check(line.file, ("shots", i, "dialogue", j, "file"))
+            if line.at is not None and line.at >= shot.duration:
+                problems.append(problem_at(shown, data, lines, ("shots", i, "dialogue", j, "at"),
+                                           f"{line.at:g}s is past the end of the {shot.duration:g}s shot"))
+        for j, fx in enumerate(shot.sfx):
+            check(fx.file, ("shots", i, "sfx", j, "file"))
+            if fx.at >= shot.duration:
+                problems.append(problem_at(shown, data, lines, ("shots", i, "sfx", j, "at"),
+                                           f"{fx.at:g}s is past the end of the {shot.duration:g}s shot"))
     return problems
 
 

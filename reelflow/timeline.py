@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .shotlist import ShotList, TransitionType
+from .shotlist import ShotList, TransitionType, fps_value
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class TimelineClip:
 
 @dataclass(frozen=True)
 class Timeline:
-    fps: int
+    fps: float  # exact rate: 23.976 is 24000/1001
     clips: tuple[TimelineClip, ...]
 
     @property
@@ -62,8 +62,8 @@ class Timeline:
         return out
 
 
-def build_timeline(spec: ShotList, fps: int | None = None) -> Timeline:
-    fps = fps or spec.output.fps
+def build_timeline(spec: ShotList, fps: float | None = None) -> Timeline:
+    fps = fps_value(fps or spec.output.fps)
     clips: list[TimelineClip] = []
     start = 0
     n = len(spec.shots)

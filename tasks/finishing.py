@@ -11,37 +11,46 @@ from prefect import task
 from pydantic import BaseModel, ConfigDict
 
 from reelflow.errors import MediaError
-from reelflow.media.edit import export_edit
+from reelflow.media.edit import Source, export_edit
 from reelflow.media.ffmpeg import measure_loudness, probe
-from reelflow.media.finishing import conform, plan_upscale, upscale_lanczos
+from reelflow.media.finishing import (
+    conform_audio, conform_filter, lanczos_filter, plan_upscale, resolve_fit,
+)
+from reelflow.shotlist import fps_value
 from reelflow.media.mix import MixReport, ShotSound, mix_edit
 from reelflow.shotlist import MusicBed
 from reelflow.store import Store, sha256_file, write_json_atomic
 from reelflow.timeline import Timeline
 
-UPSCALE_VERSION = "lanczos-1"
-CONFORM_VERSION = "conform-1"
+UPSCALE_VERSION = "upscale-2"
+CONFORM_VERSION = "conform-2"
 MIX_VERSION = "mix-1"
 EXPORT_VERSION = "export-1"
 
 
 class Media(BaseModel):
+    """A shot's picture source: a file, plus the upscale filter to apply on decode (if any)."""
+
     model_config = ConfigDict(frozen=True)
     path: str
     sha256: str
-    width: int
+    width: int  # picture size after the upscale
     height: int
     fps: float
     upscaled: bool = False
+    backend: str | None = None
+    filter: str | None = None
 
 
 class Conformed(BaseModel):
     model_config = ConfigDict(frozen=True)
     shot_id: str
-    video: str
-    audio: str
-    sha256: str
+    video: str  # source file
+    vf: str  # conform filter applied when the edit reads it
+    audio: str  # conformed sound (WAV)
+    sha256: str  # identity of (source content, recipe)
     frames: int
+    fit: str
 
 
 class MixResult(BaseModel):
@@ -82,52 +91,70 @@ def _param_key(prefix: str):
 # ---------------------------------------------------------------- upscale
 
 
-def upscale_key_parts(src_sha: str, size: tuple[int, int], fit: str) -> list:
-    return [UPSCALE_VERSION, src_sha, list(size), fit]
+def upscale_key_parts(src_sha: str, size: tuple[int, int], fit: str, backend: str) -> list:
+    return [UPSCALE_VERSION, src_sha, list(size), fit, backend]
 
 
 @task(name="upscale", cache_key_fn=_param_key("upscale"), persist_result=True)
-def upscale(path: str, sha256: str, size: tuple[int, int], fit: str, store_root: str,
+def upscale(path: str, sha256: str, size: tuple[int, int], fit: str, backend: str, store_root: str,
             key_parts: list) -> Media:
-    """Lanczos upscale when the source is smaller than the output needs; skip otherwise."""
+    """Bring a shot up to what the output needs; skip when it is already large enough.
+
+    lanczos (default) is a filter the conform applies while decoding, so it costs no extra
+    encode; realesrgan writes an upscaled file (expensive, opt-in). Never upscales twice: the
+    result is cached on the source's content hash."""
     info = probe(path, count_frames=False)
-    plan = plan_upscale((info.width, info.height), size, fit)  # type: ignore[arg-type]
-    if not plan.needed:
-        return Media(path=path, sha256=sha256, width=info.width, height=info.height, fps=info.fps or 0)
-    store = Store(store_root)
-    dest = store.derived(_key(key_parts))
-    if not dest.is_file():
-        part = store.tmp_path(".mp4")
-        upscale_lanczos(Path(path), part, plan.width, plan.height)
-        part.replace(dest)
-    return Media(path=str(dest), sha256=sha256_file(dest), width=plan.width, height=plan.height,
-                 fps=info.fps or 0, upscaled=True)
+    src = info.display_size
+    plan = plan_upscale(src, size, fit)
+    if not plan.needed or backend == "none":
+        return Media(path=path, sha256=sha256, width=src[0], height=src[1], fps=info.fps or 0)
+    if backend == "lanczos":
+        return Media(path=path, sha256=sha256, width=plan.width, height=plan.height,
+                     fps=info.fps or 0, upscaled=True, backend="lanczos",
+                     filter=lanczos_filter(plan.width, plan.height))
+    if backend == "realesrgan":
+        from reelflow.media.superres import upscale_realesrgan
+
+        store = Store(store_root)
+        dest = store.derived(_key(key_parts))
+        if not dest.is_file():
+            part = store.tmp_path(".mp4")
+            upscale_realesrgan(Path(path), part, plan.width, plan.height)
+            part.replace(dest)
+        return Media(path=str(dest), sha256=sha256_file(dest), width=plan.width, height=plan.height,
+                     fps=info.fps or 0, upscaled=True, backend="realesrgan")
+    raise MediaError(f"upscale backend '{backend}' is not available in this version "
+                     f"(use lanczos, realesrgan or none)")
 
 
 # ---------------------------------------------------------------- conform
 
 
-def conform_key_parts(src_sha: str, size: tuple[int, int], fps: int, frames: int, fit: str) -> list:
-    return [CONFORM_VERSION, src_sha, list(size), fps, frames, fit]
+def conform_key_parts(src_sha: str, pre: str | None, size: tuple[int, int], fps: float, frames: int,
+                      fit: str, focus) -> list:
+    return [CONFORM_VERSION, src_sha, pre, list(size), fps, frames, fit, focus]
 
 
 @task(name="conform", cache_key_fn=_param_key("conform"), persist_result=True)
-def conform_shot(shot_id: str, path: str, size: tuple[int, int], fps: int, frames: int, fit: str,
-                 store_root: str, key_parts: list) -> Conformed:
-    """Exactly the shot's frames at the output size and fps, plus its sound as 48 kHz WAV."""
+def conform_shot(shot_id: str, media: Media, size: tuple[int, int], fps: float, frames: int,
+                 fit: str, focus, store_root: str, key_parts: list) -> Conformed:
+    """The shot's conform recipe (size, aspect fit, frame rate, 4:2:0) and its sound as a 48 kHz
+    stereo WAV of exactly the shot's length. The picture is conformed as the edit reads it."""
     store = Store(store_root)
     key = _key(key_parts)
-    video, audio = store.derived(key), store.derived(key, ".wav")
-    if not (video.is_file() and audio.is_file()):
-        vpart, apart = store.tmp_path(".mp4"), store.tmp_path(".wav")
-        conform(Path(path), vpart, apart, size=size, fps=fps, frames=frames, fit=fit)  # type: ignore[arg-type]
-        got = probe(vpart)
-        if got.frames != frames:
-            raise MediaError(f"conform {shot_id}: {got.frames} frames, expected {frames}")
-        vpart.replace(video)
-        apart.replace(audio)
-    return Conformed(shot_id=shot_id, video=str(video), audio=str(audio),
-                     sha256=sha256_file(video), frames=frames)
+    audio = store.derived(key, ".wav")
+    info = probe(media.path, count_frames=False)
+    if not info.has_video:
+        raise MediaError(f"shot '{shot_id}': {Path(media.path).name} has no video stream")
+    src = (media.width, media.height) if media.filter else info.display_size
+    vf = conform_filter(src, size, fps, fit, focus, pre=media.filter)
+    if not audio.is_file():
+        part = store.tmp_path(".wav")
+        conform_audio(Path(media.path), part, frames / fps_value(fps))
+        part.replace(audio)
+    return Conformed(shot_id=shot_id, video=media.path, vf=vf, audio=str(audio),
+                     sha256=_key([media.sha256, vf]), frames=frames,
+                     fit=resolve_fit(fit, src, size))
 
 
 # ---------------------------------------------------------------- mix
@@ -157,8 +184,8 @@ def mix_audio(timeline: Timeline, sounds: list[ShotSound], bed: MusicBed, music:
 
 
 @task(name="export", cache_key_fn=_param_key("export"), persist_result=True)
-def export(timeline: Timeline, videos: list[str], audio_wav: str, size: tuple[int, int],
-           store_root: str, key_parts: list) -> Exported:
+def export(timeline: Timeline, shots: list[Conformed], audio_wav: str, size: tuple[int, int],
+           lut: str | None, store_root: str, key_parts: list, label: str = "edit") -> Exported:
     """Assemble with transitions and encode; the result lives in the store, keyed by inputs."""
     store = Store(store_root)
     key = _key(key_parts)
@@ -171,8 +198,8 @@ def export(timeline: Timeline, videos: list[str], audio_wav: str, size: tuple[in
     part = store.tmp_path(".mp4")
     from reelflow.config import emit
 
-    export_edit(timeline, [Path(v) for v in videos], Path(audio_wav), part, size,
-                progress=lambda i, n: emit("export", "edit", i, n))
+    export_edit(timeline, [Source(Path(c.video), c.vf) for c in shots], Path(audio_wav), part, size,
+                lut=Path(lut) if lut else None, progress=lambda i, n: emit(f"export {label}", label, i, n))
     info = probe(part)
     loud = measure_loudness(part)
     part.replace(out)

@@ -10,7 +10,9 @@ import pytest
 from pydub import AudioSegment
 
 from reelflow.media.ffmpeg import measure_loudness, moov_before_mdat, probe, run_ffmpeg
-from reelflow.media.finishing import conform, plan_upscale, upscale_lanczos
+from reelflow.media.finishing import (
+    conform_audio, conform_filter, plan_upscale, render_conformed, resolve_fit, upscale_lanczos,
+)
 from reelflow.media.mix import ShotSound, duck_envelope, limit, mix_edit, to_array
 from reelflow.providers.animatic import parse_camera, render_animatic, render_size
 from reelflow.providers.base import DialogueCue, GenerationRequest
@@ -97,14 +99,22 @@ def test_conform_exact_frames_size_fps_and_silent_sources(tmp_path):
     src = tmp_path / "src.mp4"
     run_ffmpeg(["-f", "lavfi", "-i", "testsrc2=s=400x300:r=25:d=1.5", "-pix_fmt", "yuv420p", str(src)],
                what="src")
-    conform(src, tmp_path / "v.mp4", tmp_path / "a.wav", size=(640, 360), fps=30, frames=60)
+    vf = conform_filter((400, 300), (640, 360), 30, "crop")
+    render_conformed(src, tmp_path / "v.mp4", vf, 60, 30)
+    conform_audio(src, tmp_path / "a.wav", 2.0)
     v = probe(tmp_path / "v.mp4")
     assert (v.width, v.height, v.fps, v.frames) == (640, 360, 30, 60) and not v.has_audio
     a = AudioSegment.from_wav(str(tmp_path / "a.wav"))
     assert a.frame_rate == 48000 and a.channels == 2 and abs(len(a) - 2000) <= 1
-    conform(src, tmp_path / "p.mp4", tmp_path / "p.wav", size=(360, 640), fps=24, frames=24, fit="pad")
+    render_conformed(src, tmp_path / "p.mp4", conform_filter((400, 300), (360, 640), 24, "pad"), 24, 24)
     p = probe(tmp_path / "p.mp4")
     assert (p.width, p.height, p.frames) == (360, 640, 24)
+
+
+def test_auto_fit():
+    assert resolve_fit("auto", (1920, 1080), (1080, 1080)) == "crop"  # keeps 56%
+    assert resolve_fit("auto", (1920, 1080), (1080, 1920)) == "blur"  # would keep 32%
+    assert resolve_fit("pad", (1920, 1080), (1080, 1920)) == "pad"
 
 
 def test_limiter_keeps_peaks_under_ceiling():
@@ -166,7 +176,7 @@ def test_mix_hits_loudness_and_ducks_music(tmp_path):
     ("dip_white", (255, 255, 255)),
 ])
 def test_export_blends_transitions_like_the_preview(tmp_path, kind, expect):
-    from reelflow.media.edit import edit_clip, export_edit
+    from reelflow.media.edit import Source, edit_clip, export_edit
 
     spec = ShotList.model_validate({
         "title": "t", "output": {"resolution": "720p", "fps": 24},
@@ -183,7 +193,7 @@ def test_export_blends_transitions_like_the_preview(tmp_path, kind, expect):
     wav = tmp_path / "s.wav"
     run_ffmpeg(["-f", "lavfi", "-i", "anullsrc=r=48000:cl=stereo", "-t", "3", str(wav)], what="silence")
     out = tmp_path / "edit.mp4"
-    export_edit(tl, paths, wav, out, (1280, 720))
+    export_edit(tl, [Source(p) for p in paths], wav, out, (1280, 720))
     info = probe(out)
     assert info.frames == 72 and (info.width, info.height) == (1280, 720)
     mid = tl.clips[1].start + 12  # halfway through the 24-frame transition
@@ -193,7 +203,7 @@ def test_export_blends_transitions_like_the_preview(tmp_path, kind, expect):
 
     got = np.asarray(Image.open(png).convert("RGB"))[360, 640].astype(int)
     assert np.all(np.abs(got - np.array(expect)) <= 24), got
-    clip, readers = edit_clip(tl, paths, (1280, 720))
+    clip, readers = edit_clip(tl, [Source(p) for p in paths], (1280, 720))
     try:
         preview = clip.get_frame(mid / 24)[360, 640].astype(int)
     finally:

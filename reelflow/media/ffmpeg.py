@@ -71,6 +71,12 @@ class MediaInfo:
         return self.acodec is not None
 
     @property
+    def display_size(self) -> tuple[int, int]:
+        """Width and height as shown: ffmpeg applies rotation metadata when decoding."""
+        w, h = self.width or 0, self.height or 0
+        return (h, w) if abs(self.rotation) % 180 == 90 else (w, h)
+
+    @property
     def video_duration(self) -> float | None:
         if self.frames is None or not self.fps:
             return None

@@ -25,11 +25,22 @@ CEILING_DB = -2.0
 
 
 @dataclass(frozen=True)
+class Stem:
+    """A recorded sound placed in a shot: a dialogue/voice-over line or a sound effect."""
+
+    path: Path
+    at: float  # seconds into the shot
+    gain_db: float = 0.0
+    speech: bool = False  # dialogue ducks the music; effects do not
+
+
+@dataclass(frozen=True)
 class ShotSound:
     wav: Path
     gain_db: float = 0.0
-    enabled: bool = True
+    enabled: bool = True  # the clip's own (native) sound
     speech: list[tuple[float, float]] = field(default_factory=list)  # seconds inside the shot
+    stems: list[Stem] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -153,6 +164,31 @@ def normalise(x: np.ndarray, target_lufs: float) -> tuple[np.ndarray, float, flo
     return x, lufs, total
 
 
+def follow_picture(seg: AudioSegment, clip, fps: float) -> AudioSegment:
+    """Sound follows the picture: a crossfade crossfades; a fade through black or a dip to white
+    fades out over the first half of the transition and in over the second."""
+    from ..shotlist import TransitionType
+
+    through = (TransitionType.fade_black, TransitionType.dip_white)
+    n = len(seg)
+    if clip.join_in and clip.join_in.frames:
+        t = int(_ms(clip.join_in.frames, fps))
+        if clip.join_in.type in through:
+            half = t // 2
+            seg = AudioSegment.silent(half, frame_rate=RATE).set_channels(2) + seg[half:].fade_in(t - half)
+        else:
+            seg = seg.fade_in(t)
+    if clip.join_out and clip.join_out.frames:
+        t = int(_ms(clip.join_out.frames, fps))
+        if clip.join_out.type in through:
+            half = t // 2
+            keep = max(0, n - t)
+            seg = seg[: keep + half].fade_out(half) + AudioSegment.silent(n - keep - half, frame_rate=RATE).set_channels(2)
+        else:
+            seg = seg.fade_out(t)
+    return seg[:n]
+
+
 def mix_edit(timeline: Timeline, sounds: list[ShotSound], bed: MusicBed, music: Path | None,
              target_lufs: float, out_wav: Path, workdir: Path) -> MixReport:
     fps = timeline.fps
@@ -160,23 +196,29 @@ def mix_edit(timeline: Timeline, sounds: list[ShotSound], bed: MusicBed, music: 
     base = AudioSegment.silent(duration=total_ms, frame_rate=RATE).set_channels(2)
     speech: list[tuple[float, float]] = []
     for clip, sound in zip(timeline.clips, sounds):
-        if not sound.enabled:
-            continue
         dur_ms = _ms(clip.frames, fps)
-        seg = AudioSegment.from_wav(str(sound.wav)).set_frame_rate(RATE).set_channels(2)[:dur_ms]
-        if sound.gain_db:
-            seg = seg.apply_gain(sound.gain_db)
-        # audio follows picture: fade in/out over the transition overlaps
-        if clip.join_in and clip.join_in.frames:
-            seg = seg.fade_in(int(_ms(clip.join_in.frames, fps)))
-        if clip.join_out and clip.join_out.frames:
-            seg = seg.fade_out(int(_ms(clip.join_out.frames, fps)))
-        base = base.overlay(seg, position=int(round(_ms(clip.start, fps))))
         t0, t1 = clip.start / fps, clip.end / fps
-        for s, e in sound.speech:
-            s2, e2 = max(t0, t0 + s), min(t1, t0 + e)
-            if e2 > s2:
-                speech.append((s2, e2))
+        at_ms = int(round(_ms(clip.start, fps)))
+        if sound.enabled:
+            seg = AudioSegment.from_wav(str(sound.wav)).set_frame_rate(RATE).set_channels(2)[:dur_ms]
+            if sound.gain_db:
+                seg = seg.apply_gain(sound.gain_db)
+            base = base.overlay(follow_picture(seg, clip, fps), position=at_ms)
+            for s, e in sound.speech:
+                s2, e2 = max(t0, t0 + s), min(t1, t0 + e)
+                if e2 > s2:
+                    speech.append((s2, e2))
+        for stem in sound.stems:
+            st = load_audio(stem.path, workdir).set_frame_rate(RATE).set_channels(2)
+            room = dur_ms - stem.at * 1000
+            if room <= 0:
+                continue
+            st = st[:room]
+            if stem.gain_db:
+                st = st.apply_gain(stem.gain_db)
+            base = base.overlay(st, position=at_ms + int(round(stem.at * 1000)))
+            if stem.speech:
+                speech.append((t0 + stem.at, min(t1, t0 + stem.at + len(st) / 1000)))
     regions = merge_regions(speech)
     mix = to_array(base)
     n = mix.shape[0]
@@ -206,3 +248,18 @@ def mix_edit(timeline: Timeline, sounds: list[ShotSound], bed: MusicBed, music: 
         true_peak_db=round(true_peak_db(mix), 2), duck_regions=regions,
         music=str(music) if music else None, gain_db=round(gain, 2),
     )
+
+
+def audio_seconds(path: Path) -> float:
+    """Length of an audio file in seconds (WAV read directly, others probed with ffmpeg)."""
+    if path.suffix.lower() == ".wav":
+        try:
+            import wave
+
+            with wave.open(str(path), "rb") as wf:
+                return wf.getnframes() / wf.getframerate()
+        except Exception:  # noqa: BLE001 - unusual WAV flavours: ask ffmpeg
+            pass
+    from .ffmpeg import probe
+
+    return probe(path, count_frames=False).duration

@@ -1,0 +1,103 @@
+"""Captions (SRT, WebVTT) from dialogue lines, timed against the final timeline.
+
+Each line's time comes from where its sound really is: a voice-over stem's offset and length, or
+the speech spans a provider reported (the animatic reports them); otherwise an estimate at a
+typical speaking rate. Times are clipped to the part of the shot that is on screen and rounded to
+output frames, so captions agree with the picture to the frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..timeline import Timeline
+
+CHARS_PER_SECOND = 15.0  # typical subtitle reading/speaking rate, for lines without timing
+LEAD_IN = 0.4  # the animatic and most models start speech a moment into the shot
+
+
+@dataclass(frozen=True)
+class Cue:
+    start_frame: int
+    end_frame: int
+    speaker: str
+    text: str
+    shot_id: str
+
+
+def estimate_spans(lines: list[str], start: float = LEAD_IN, gap: float = 0.35) -> list[tuple[float, float]]:
+    spans, t = [], start
+    for line in lines:
+        d = max(0.8, len(line) / CHARS_PER_SECOND)
+        spans.append((t, t + d))
+        t += d + gap
+    return spans
+
+
+def build_cues(timeline: Timeline, dialogue: list[list[tuple[str, str]]],
+               spans: list[list[tuple[float, float]]]) -> list[Cue]:
+    """dialogue[i] = [(speaker, line)...] of shot i; spans[i] = [(start, end) s in the shot]."""
+    cues: list[Cue] = []
+    fps = timeline.fps
+    for clip in timeline.clips:
+        lines = dialogue[clip.index]
+        if not lines:
+            continue
+        known = spans[clip.index]
+        timing = known if len(known) == len(lines) else estimate_spans([ln for _, ln in lines])
+        for (speaker, text), (s, e) in zip(lines, timing):
+            a = clip.start + int(round(s * fps))
+            b = clip.start + int(round(e * fps))
+            a, b = max(a, clip.start), min(b, clip.end)
+            if b - a < 1:
+                continue
+            cues.append(Cue(a, b, speaker, text, clip.shot_id))
+    cues.sort(key=lambda c: c.start_frame)
+    # never overlap: a cue ends where the next begins
+    for i in range(len(cues) - 1):
+        if cues[i].end_frame > cues[i + 1].start_frame:
+            c = cues[i]
+            cues[i] = Cue(c.start_frame, cues[i + 1].start_frame, c.speaker, c.text, c.shot_id)
+    return [c for c in cues if c.end_frame > c.start_frame]
+
+
+def _ts(frame: int, fps: float, sep: str) -> str:
+    ms = int(round(frame * 1000 / fps))
+    h, rem = divmod(ms, 3_600_000)
+    m, rem = divmod(rem, 60_000)
+    s, ms = divmod(rem, 1000)
+    return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
+
+
+def to_srt(cues: list[Cue], fps: float) -> str:
+    blocks = []
+    for i, c in enumerate(cues, 1):
+        blocks.append(f"{i}\n{_ts(c.start_frame, fps, ',')} --> {_ts(c.end_frame, fps, ',')}\n"
+                      f"{c.speaker}: {c.text}\n")
+    return "\n".join(blocks)
+
+
+def to_vtt(cues: list[Cue], fps: float) -> str:
+    out = ["WEBVTT", ""]
+    for c in cues:
+        out.append(f"{_ts(c.start_frame, fps, '.')} --> {_ts(c.end_frame, fps, '.')}")
+        out.append(f"<v {c.speaker}>{c.text}")
+        out.append("")
+    return "\n".join(out)
+
+
+def parse_srt(text: str, fps: float) -> list[tuple[int, int, str]]:
+    """(start frame, end frame, text) per cue: for reading captions back in tests and tools."""
+    def frame(ts: str) -> int:
+        hms, ms = ts.strip().split(",")
+        h, m, s = (int(x) for x in hms.split(":"))
+        return int(round(((h * 60 + m) * 60 + s + int(ms) / 1000) * fps))
+
+    out = []
+    for block in text.strip().split("\n\n"):
+        lines = block.strip().splitlines()
+        if len(lines) < 3:
+            continue
+        a, b = lines[1].split("-->")
+        out.append((frame(a), frame(b), "\n".join(lines[2:])))
+    return out

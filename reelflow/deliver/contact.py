@@ -1,0 +1,54 @@
+"""Contact sheet: one labelled frame per shot, taken from the finished edit, for review."""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFont
+
+from ..media.ffmpeg import run_ffmpeg
+from ..timeline import Timeline
+
+
+def _font(size: int):
+    path = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
+    return ImageFont.truetype(path, size) if Path(path).exists() else ImageFont.load_default(size)
+
+
+def contact_sheet(edit: Path, timeline: Timeline, labels: list[tuple[str, str]], dest: Path,
+                  tile_width: int = 480, columns: int | None = None) -> tuple[int, int]:
+    """Grab each shot's middle frame (outside transitions) and lay them out in a labelled grid.
+    ``labels`` = [(shot id, second line)] per shot. Returns the sheet's size."""
+    picks = []
+    for clip in timeline.clips:
+        lo = clip.start + (clip.join_in.frames if clip.join_in else 0)
+        hi = clip.end - (clip.join_out.frames if clip.join_out else 0)
+        picks.append((lo + hi) // 2 if hi > lo else clip.start + clip.frames // 2)
+    with tempfile.TemporaryDirectory(prefix="reelflow-sheet-") as tmp:
+        expr = "+".join(f"eq(n\\,{n})" for n in picks)
+        run_ffmpeg(["-i", str(edit), "-vf", f"select={expr},scale={tile_width}:-2",
+                    "-fps_mode", "passthrough", "-frames:v", str(len(picks)), str(Path(tmp) / "f%04d.png")],
+                   what="contact sheet frames")
+        frames = sorted(Path(tmp).glob("f*.png"))
+        if len(frames) != len(picks):
+            raise RuntimeError(f"contact sheet: got {len(frames)} frames for {len(picks)} shots")
+        tiles = [Image.open(f).convert("RGB") for f in frames]
+    cols = columns or min(len(tiles), 4 if tiles[0].width >= tiles[0].height else 6)
+    rows = math.ceil(len(tiles) / cols)
+    tw, th = tiles[0].size
+    label_h = max(36, tw // 9)
+    pad = 8
+    sheet = Image.new("RGB", (cols * (tw + pad) + pad, rows * (th + label_h + pad) + pad), (24, 24, 28))
+    draw = ImageDraw.Draw(sheet)
+    big, small = _font(max(12, label_h // 2 - 2)), _font(max(10, label_h // 3 - 1))
+    for i, (tile, (name, detail)) in enumerate(zip(tiles, labels)):
+        x = pad + (i % cols) * (tw + pad)
+        y = pad + (i // cols) * (th + label_h + pad)
+        sheet.paste(tile, (x, y))
+        draw.text((x + 4, y + th + 2), f"{i + 1}. {name}", font=big, fill=(255, 255, 255))
+        draw.text((x + 4, y + th + 2 + label_h // 2), detail, font=small, fill=(190, 190, 200))
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(dest)
+    return sheet.size

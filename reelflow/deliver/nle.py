@@ -1,0 +1,109 @@
+"""OpenTimelineIO timeline of the final edit, plus FCP XML and CMX 3600 EDL through OTIO's
+adapter plugins (otio-fcp-adapter, otio-cmx3600-adapter).
+
+OTIO transitions overlap the neighbouring clips' handles instead of consuming time: the cut sits
+inside our overlap (in_offset frames before it, out_offset after), the incoming clip's source range
+starts ``in_offset`` frames into its media and the outgoing one ends ``out_offset`` frames before its
+media ends. Summed, the record durations equal the MP4's frame count exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import opentimelineio as otio
+
+from ..timeline import Timeline
+
+
+@dataclass(frozen=True)
+class ShotRef:
+    shot_id: str
+    media: str  # absolute path of the rendered shot file
+    media_frames: int  # frames available in the media at the edit's rate
+    prompt: str
+    model: str
+    provider: str
+    tier: str
+    reason: str
+
+
+def _rt(frames: int, fps: float) -> otio.opentime.RationalTime:
+    return otio.opentime.RationalTime(frames, fps)
+
+
+def _split(frames: int) -> tuple[int, int]:
+    """(in_offset, out_offset) of a transition of ``frames``: the cut in its middle."""
+    before = frames // 2
+    return before, frames - before
+
+
+def build_otio(timeline: Timeline, shots: list[ShotRef], mix_wav: str | None, title: str
+               ) -> otio.schema.Timeline:
+    fps = timeline.fps
+    tl = otio.schema.Timeline(name=title, global_start_time=_rt(0, fps))
+    video = otio.schema.Track(name="V1", kind=otio.schema.TrackKind.Video)
+    tl.tracks.append(video)
+    for clip, ref in zip(timeline.clips, shots):
+        # the cut sits `before` frames into each overlap: this clip's source starts at the cut
+        # into it and ends at the cut out of it; the transitions borrow the frames beyond
+        start = _split(clip.join_in.frames)[0] if clip.join_in else 0
+        end = clip.frames - (_split(clip.join_out.frames)[1] if clip.join_out else 0)
+        duration = end - start
+        ref_media = otio.schema.ExternalReference(
+            target_url=Path(ref.media).resolve().as_uri(),
+            available_range=otio.opentime.TimeRange(_rt(0, fps), _rt(max(ref.media_frames, clip.frames), fps)),
+        )
+        item = otio.schema.Clip(
+            name=ref.shot_id, media_reference=ref_media,
+            source_range=otio.opentime.TimeRange(_rt(start, fps), _rt(duration, fps)),
+        )
+        item.metadata["reelflow"] = {"prompt": ref.prompt, "model": ref.model, "provider": ref.provider,
+                                     "tier": ref.tier, "reason": ref.reason}
+        item.markers.append(otio.schema.Marker(
+            name=f"{ref.shot_id}: {ref.model}",
+            marked_range=otio.opentime.TimeRange(_rt(start, fps), _rt(0, fps)),
+            color=otio.schema.MarkerColor.GREEN if ref.provider != "animatic" else otio.schema.MarkerColor.YELLOW,
+            metadata={"reelflow": {"prompt": ref.prompt, "model": ref.model, "provider": ref.provider}},
+        ))
+        if clip.join_in and clip.join_in.frames:
+            before, after = _split(clip.join_in.frames)
+            video.append(otio.schema.Transition(
+                name=f"{clip.join_in.type.value}",
+                transition_type=otio.schema.TransitionTypes.SMPTE_Dissolve,
+                in_offset=_rt(before, fps), out_offset=_rt(after, fps),
+                metadata={"reelflow": {"type": clip.join_in.type.value}},
+            ))
+        video.append(item)
+    if mix_wav:
+        audio = otio.schema.Track(name="A1 mix", kind=otio.schema.TrackKind.Audio)
+        audio.append(otio.schema.Clip(
+            name="mix", media_reference=otio.schema.ExternalReference(
+                target_url=Path(mix_wav).resolve().as_uri(),
+                available_range=otio.opentime.TimeRange(_rt(0, fps), _rt(timeline.frames, fps))),
+            source_range=otio.opentime.TimeRange(_rt(0, fps), _rt(timeline.frames, fps)),
+        ))
+        tl.tracks.append(audio)
+    return tl
+
+
+def write_nle(tl: otio.schema.Timeline, otio_path: Path | None, fcp_path: Path | None,
+              edl_path: Path | None) -> list[str]:
+    """Write the requested formats; return notes for any that the installed adapters refuse."""
+    notes: list[str] = []
+    if otio_path:
+        otio.adapters.write_to_file(tl, str(otio_path))
+    if fcp_path:
+        try:
+            otio.adapters.write_to_file(tl, str(fcp_path), adapter_name="fcp_xml")
+        except Exception as exc:  # noqa: BLE001 - a missing plugin must not lose the render
+            notes.append(f"fcpxml not written: {exc}")
+    if edl_path:
+        video_only = otio.schema.Timeline(name=tl.name, global_start_time=tl.global_start_time)
+        video_only.tracks.append(tl.video_tracks()[0].deepcopy())
+        try:
+            otio.adapters.write_to_file(video_only, str(edl_path), adapter_name="cmx_3600")
+        except Exception as exc:  # noqa: BLE001
+            notes.append(f"edl not written: {exc}")
+    return notes
