@@ -29,16 +29,20 @@ sys.path.insert(0, str(ROOT))
 
 from reelflow.media.edit import Source, export_edit  # noqa: E402
 from reelflow.media.ffmpeg import AAC, X264, probe, run_ffmpeg  # noqa: E402
+from reelflow.media.finishing import conform_audio, conform_filter  # noqa: E402
 from reelflow.media.mix import ShotSound, mix_edit  # noqa: E402
 from reelflow.shotlist import MusicBed, ShotList  # noqa: E402
 from reelflow.timeline import build_timeline  # noqa: E402
 
 
-def make_clips(work: Path, n: int, seconds: float) -> list[tuple[Path, Path]]:
+def make_clips(work: Path, n: int, seconds: float, mixed: bool = False) -> list[tuple[Path, Path]]:
+    """n clips with sound; ``mixed`` alternates 1080p24 with 720p30 at 44.1 kHz."""
     clips = []
     for i in range(n):
-        v, a = work / f"c{i}.mp4", work / f"c{i}.wav"
-        run_ffmpeg(["-f", "lavfi", "-i", f"testsrc2=s=1920x1080:r=24:d={seconds}",
+        v, a = work / f"{'m' if mixed else 'c'}{i}.mp4", work / f"{'m' if mixed else 'c'}{i}.wav"
+        small = mixed and i % 2 == 1
+        src = f"testsrc2=s=1280x720:r=30:d={seconds}" if small else f"testsrc2=s=1920x1080:r=24:d={seconds}"
+        run_ffmpeg(["-f", "lavfi", "-i", src,
                     "-f", "lavfi", "-i", f"sine=f={220 + 55 * i}:d={seconds}:r=48000",
                     "-vf", f"hue=h={i * 50}", "-map", "0:v", "-map", "1:a", *X264, *AAC,
                     "-shortest", str(v)], what="bench clip")
@@ -48,23 +52,33 @@ def make_clips(work: Path, n: int, seconds: float) -> list[tuple[Path, Path]]:
     return clips
 
 
-def ffmpeg_reference(clips, music: Path, seconds: float, xf: float, out: Path) -> float:
+CONFORM = "scale=1920:1080:flags=lanczos,fps=24,format=yuv420p,setsar=1,settb=AVTB"
+ACONFORM = "aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo"
+
+
+def ffmpeg_reference(clips, music: Path, seconds: float, xf: float, out: Path, mixed: bool = False) -> float:
     n = len(clips)
     total = n * seconds - (n - 1) * xf
     inputs = []
     for v, _ in clips:
         inputs += ["-i", str(v)]
     inputs += ["-i", str(music)]
-    parts, prev, offset = [], "0:v", 0.0
+    parts = []
+    if mixed:  # conform every input first, as media.md's ff_mixed.sh does
+        for i in range(n):
+            parts.append(f"[{i}:v]{CONFORM}[c{i}];[{i}:a]{ACONFORM}[d{i}]")
+    vin = (lambda i: f"c{i}") if mixed else (lambda i: f"{i}:v")
+    ain = (lambda i: f"d{i}") if mixed else (lambda i: f"{i}:a")
+    prev, offset = vin(0), 0.0
     for i in range(1, n):
         offset += seconds - xf
         label = f"v{i}"
-        parts.append(f"[{prev}][{i}:v]xfade=transition=fade:duration={xf}:offset={offset:.3f}[{label}]")
+        parts.append(f"[{prev}][{vin(i)}]xfade=transition=fade:duration={xf}:offset={offset:.3f}[{label}]")
         prev = label
     parts.append(f"[{prev}]format=yuv420p[v]")
-    prev = "0:a"
+    prev = ain(0)
     for i in range(1, n):
-        parts.append(f"[{prev}][{i}:a]acrossfade=d={xf}[a{i}]")
+        parts.append(f"[{prev}][{ain(i)}]acrossfade=d={xf}[a{i}]")
         prev = f"a{i}"
     parts.append(f"[{n}:a]aloop=loop=-1:size=2e9,atrim=0:{total:.3f},volume=0.5[m]")
     parts.append(f"[{prev}][m]amix=inputs=2:duration=first:normalize=0[a]")
@@ -75,7 +89,7 @@ def ffmpeg_reference(clips, music: Path, seconds: float, xf: float, out: Path) -
     return time.perf_counter() - t
 
 
-def ours(clips, music: Path, seconds: float, xf: float, out: Path, work: Path) -> float:
+def ours(clips, music: Path, seconds: float, xf: float, out: Path, work: Path, mixed: bool = False) -> float:
     spec = ShotList.model_validate({
         "title": "bench", "output": {"fps": 24},
         "defaults": {"transition": {"type": "crossfade", "seconds": xf}},
@@ -83,28 +97,67 @@ def ours(clips, music: Path, seconds: float, xf: float, out: Path, work: Path) -
     })
     tl = build_timeline(spec)
     t = time.perf_counter()
-    mixed = work / "mix.wav"
-    mix_edit(tl, [ShotSound(a) for _, a in clips], MusicBed(music="m"), music, -14, mixed, work)
-    export_edit(tl, [Source(v) for v, _ in clips], mixed, out, (1920, 1080))
+    sounds = []
+    sources = []
+    for i, ((v, a), clip) in enumerate(zip(clips, tl.clips)):
+        vf = None
+        if mixed:  # the pipeline's own conform: sound to 48 kHz WAV, picture filtered on read
+            info = probe(v, count_frames=False)
+            vf = conform_filter(info.display_size, (1920, 1080), 24, "crop")
+            a = work / f"conformed-{i}.wav"
+            conform_audio(v, a, clip.frames / tl.fps)
+        sounds.append(ShotSound(a))
+        sources.append(Source(v, vf))
+    mixed_wav = work / "mix.wav"
+    mix_edit(tl, sounds, MusicBed(music="m"), music, -14, mixed_wav, work)
+    export_edit(tl, sources, mixed_wav, out, (1920, 1080))
     return time.perf_counter() - t
 
 
-def bench_assembly(n: int, seconds: float, repeats: int) -> dict:
+def bench_assembly(n: int, seconds: float, repeats: int, mixed: bool = False) -> dict:
     with tempfile.TemporaryDirectory(prefix="reelflow-bench-") as tmp:
         work = Path(tmp)
-        clips = make_clips(work, n, seconds)
+        clips = make_clips(work, n, seconds, mixed)
         music = ROOT / "assets" / "music" / "bed.wav"
         ref, mine = [], []
         for _ in range(repeats):
-            ref.append(ffmpeg_reference(clips, music, seconds, 0.5, work / "ref.mp4"))
-            mine.append(ours(clips, music, seconds, 0.5, work / "ours.mp4", work))
+            ref.append(ffmpeg_reference(clips, music, seconds, 0.5, work / "ref.mp4", mixed))
+            mine.append(ours(clips, music, seconds, 0.5, work / "ours.mp4", work, mixed))
         a, b = probe(work / "ref.mp4"), probe(work / "ours.mp4")
         return {
-            "clips": n, "clip_seconds": seconds, "edit_seconds": round(b.video_duration, 3),
+            "inputs": "mixed 1080p24 + 720p30/44.1k" if mixed else "1080p24", "clips": n, "clip_seconds": seconds, "edit_seconds": round(b.video_duration, 3),
             "ffmpeg_s": [round(x, 2) for x in ref], "ours_s": [round(x, 2) for x in mine],
             "ratio_median": round(statistics.median(mine) / statistics.median(ref), 2),
             "frames": {"ffmpeg": a.frames, "ours": b.frames},
         }
+
+
+def bench_memory(shots: int, seconds: float) -> dict:
+    """Peak memory while assembling a long edit (60 shots x 5 s at 1080p by default): the
+    Python process and the largest ffmpeg child. Sources repeat six files; frames still stream."""
+    import resource
+
+    with tempfile.TemporaryDirectory(prefix="reelflow-bench-") as tmp:
+        work = Path(tmp)
+        files = make_clips(work, 6, seconds)
+        spec = ShotList.model_validate({
+            "title": "long", "output": {"fps": 24},
+            "shots": [{"id": f"s{i}", "prompt": "p", "duration": seconds} for i in range(shots)]})
+        tl = build_timeline(spec)
+        clips = [files[i % len(files)] for i in range(shots)]
+        t = time.perf_counter()
+        wav = work / "mix.wav"
+        mix_edit(tl, [ShotSound(a) for _, a in clips], MusicBed(music="m"),
+                 ROOT / "assets" / "music" / "bed.wav", -14, wav, work)
+        export_edit(tl, [Source(v) for v, _ in clips], wav, work / "long.mp4", (1920, 1080))
+        took = time.perf_counter() - t
+        me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        info = probe(work / "long.mp4")
+        # at most two decoders and one encoder run at once
+        return {"shots": shots, "edit_seconds": round(info.video_duration, 2), "frames": info.frames,
+                "wall_s": round(took, 1), "python_peak_mib": round(me), "largest_ffmpeg_child_mib": round(child),
+                "upper_bound_total_mib": round(me + 3 * child)}
 
 
 def bench_rerun(shotlist: Path) -> dict:
@@ -137,15 +190,23 @@ def bench_rerun(shotlist: Path) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--clips", type=int, default=6)
+    ap.add_argument("--clips", type=int, default=12, help="12 x 5 s = a 60 s edit")
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--shotlist", default=str(ROOT / "shotlists" / "night-market-social.yaml"))
     ap.add_argument("--skip-rerun", action="store_true")
+    ap.add_argument("--skip-mixed", action="store_true")
+    ap.add_argument("--memory-shots", type=int, default=0, help="e.g. 60 for the 5-minute edit")
     args = ap.parse_args()
     results = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
                "assembly": bench_assembly(args.clips, args.seconds, args.repeats)}
     print(json.dumps(results["assembly"], indent=2), flush=True)
+    if not args.skip_mixed:
+        results["assembly_mixed"] = bench_assembly(args.clips, args.seconds, args.repeats, mixed=True)
+        print(json.dumps(results["assembly_mixed"], indent=2), flush=True)
+    if args.memory_shots:
+        results["memory"] = bench_memory(args.memory_shots, 5.0)
+        print(json.dumps(results["memory"], indent=2), flush=True)
     if not args.skip_rerun:
         results["rerun"] = bench_rerun(Path(args.shotlist).resolve())
         print(json.dumps(results["rerun"], indent=2))

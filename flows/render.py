@@ -19,7 +19,9 @@ from prefect.tasks import exponential_backoff
 from reelflow import providers
 from reelflow.catalog import Catalog
 from reelflow.config import RetryPolicy, emit
-from reelflow.errors import BudgetError
+from reelflow.errors import BudgetError, MediaError, ProviderError
+from reelflow.providers.common import AuthError
+from reelflow.routing import RenderSpec, spec_pair
 from reelflow.generate import ClipResult
 from reelflow.manifest import build_manifest
 from reelflow.deliver.nle import ShotRef
@@ -49,38 +51,90 @@ def _run_name() -> str:
     return f"{Path(str(p.get('shotlist', 'shotlist'))).stem}-{dt.datetime.now():%Y%m%d-%H%M%S}"
 
 
-def render_tier(loaded: LoadedShotList, plan: Plan, catalog: Catalog, tier: str, shot_ids: list[str],
-                store: Store, today: dt.date) -> dict[str, tuple[ClipResult, bool]]:
-    """Generate every listed shot at one tier, concurrently (bounded per provider)."""
+class Budget:
+    """Spend guard for one flow run: reserves a job's price before it is submitted and refuses
+    a submission that would cross ``budget_usd``. Cache hits and the animatic cost nothing."""
+
+    def __init__(self, limit: float | None):
+        self.limit = limit
+        self.reserved = 0.0
+
+    def reserve(self, shot_id: str, cost: float) -> None:
+        if cost <= 0:
+            return
+        if self.limit is not None and self.reserved + cost > self.limit + 1e-9:
+            raise BudgetError(f"stopped before submitting '{shot_id}': ${self.reserved + cost:.2f} "
+                              f"would cross the budget of ${self.limit:g} (spent ${self.reserved:.2f})")
+        self.reserved += cost
+
+
+def _submit(loaded: LoadedShotList, catalog: Catalog, spec: RenderSpec, shot_id: str, tier: str,
+            store: Store, today: dt.date, budget: Budget, extra_notes: list[str] | None = None):
     policy = RetryPolicy.from_env()
+    res = providers.resolve_route(spec.model, catalog, today)
+    request = generation_request(loaded, shot_id, spec, res.route_model, res.params)
+    notes = [*(extra_notes or []), *([res.note] if res.note else [])]
+    billable = 0.0 if res.route == "animatic" else spec.cost
+    cached = stored_clip_exists(request, res.route, str(store.root))
+    if not cached:
+        budget.reserve(shot_id, billable)
+    task = generate.with_options(
+        task_run_name=f"{tier}-{shot_id}",
+        tags=[f"model:{spec.model}", f"tier:{tier}", f"provider:{res.route}"],
+        retries=policy.retries,
+        retry_delay_seconds=exponential_backoff(policy.base_delay),
+        retry_jitter_factor=policy.jitter,
+        result_storage=store.results_dir,
+        refresh_cache=not cached,
+    )
+    return task.submit(request=request, route=res.route, store_root=str(store.root), cost_usd=billable,
+                       notes=notes, concurrency=catalog.routes[res.route].concurrency)
+
+
+def _fallback(loaded: LoadedShotList, plan: Plan, catalog: Catalog, shot_id: str, tier: str,
+              store: Store, today: dt.date, budget: Budget, error: BaseException) -> ClipResult:
+    """A rejected prompt, a retired model or exhausted retries: next model in the ranked list."""
+    logger = get_run_logger()
+    sp = plan.for_shot(shot_id)
+    shot = next(s for s in loaded.spec.shots if s.id == shot_id)
+    failed, reason = sp.model, f"{type(error).__name__}: {error}"
+    for model_id in sp.fallbacks:
+        fin, draft = spec_pair(catalog.models[model_id], catalog, shot, loaded.spec, today)
+        spec = draft if tier == "draft" else fin
+        logger.warning("%s %s: %s failed (%s); falling back to %s", tier, shot_id, failed, reason, model_id)
+        note = f"fallback from {failed} to {model_id}: {reason}"
+        try:
+            clip = _submit(loaded, catalog, spec, shot_id, tier, store, today, budget, [note]).result()
+        except AuthError:
+            raise
+        except (ProviderError, MediaError) as exc:
+            failed, reason = model_id, f"{type(exc).__name__}: {exc}"
+            continue
+        return clip.model_copy(update={"fallback_from": sp.model, "fallback_reason": note})
+    raise ProviderError(f"shot '{shot_id}' ({tier}): every model failed; last: {reason}")
+
+
+def render_tier(loaded: LoadedShotList, plan: Plan, catalog: Catalog, tier: str, shot_ids: list[str],
+                store: Store, today: dt.date, budget: Budget) -> dict[str, tuple[ClipResult, bool]]:
+    """Generate every listed shot at one tier, concurrently (bounded per provider), falling back
+    along each shot's ranked list when its model refuses or keeps failing."""
     futures = {}
     for sp in plan.shots:
-        if sp.shot_id not in shot_ids:
-            continue
-        spec = sp.draft if tier == "draft" else sp.final
-        res = providers.resolve_route(spec.model, catalog, today)
-        request = generation_request(loaded, sp.shot_id, spec, res.route_model)
-        notes = [res.note] if res.note else []
-        billable = 0.0 if res.route == "animatic" else spec.cost
-        task = generate.with_options(
-            task_run_name=f"{tier}-{sp.shot_id}",
-            tags=[f"model:{spec.model}", f"tier:{tier}", f"provider:{res.route}"],
-            retries=policy.retries,
-            retry_delay_seconds=exponential_backoff(policy.base_delay),
-            retry_jitter_factor=policy.jitter,
-            result_storage=store.results_dir,
-            refresh_cache=not stored_clip_exists(request, res.route, str(store.root)),
-        )
-        fut = task.submit(request=request, route=res.route, store_root=str(store.root),
-                          cost_usd=billable, notes=notes,
-                          concurrency=catalog.routes[res.route].concurrency)
-        futures[fut] = sp.shot_id
+        if sp.shot_id in shot_ids:
+            spec = sp.draft if tier == "draft" else sp.final
+            futures[_submit(loaded, catalog, spec, sp.shot_id, tier, store, today, budget)] = sp.shot_id
     out: dict[str, tuple[ClipResult, bool]] = {}
     for i, fut in enumerate(as_completed(list(futures)), 1):
-        clip = fut.result()
-        hit = clip.cache_hit or (fut.state.name == "Cached")
-        out[futures[fut]] = (clip, hit)
-        emit(f"{tier} renders", futures[fut], i, len(futures))
+        shot_id = futures[fut]
+        try:
+            clip = fut.result()
+            hit = clip.cache_hit or (fut.state.name == "Cached")
+        except AuthError:
+            raise  # a missing or refused key stops the run: the message names the variable
+        except (ProviderError, MediaError) as exc:
+            clip, hit = _fallback(loaded, plan, catalog, shot_id, tier, store, today, budget, exc), False
+        out[shot_id] = (clip, hit)
+        emit(f"{tier} renders", shot_id, i, len(futures))
     return out
 
 
@@ -248,7 +302,8 @@ def render_shotlist(shotlist: str, out_dir: str = "out", approval: Approval = "a
     ids = [s.id for s in loaded.spec.shots]
     timeline = build_timeline(loaded.spec)
 
-    drafts = render_tier(loaded, plan, cat, "draft", ids, store, today)
+    budget = Budget(plan.budget_usd)
+    drafts = render_tier(loaded, plan, cat, "draft", ids, store, today, budget)
     proto_exp, proto_mix, _ = finish_edit(loaded, timeline, [drafts[i][0] for i in ids], store, "prototype")
     proto = proto_exp.model_dump(mode="json")
     proto["published"] = str(publish(proto_exp.path, out / f"{loaded.stem}.prototype.mp4"))
@@ -265,11 +320,7 @@ def render_shotlist(shotlist: str, out_dir: str = "out", approval: Approval = "a
     mix = proto_mix
     delivered = None
     if approval != "prototype-only":
-        billable = sum(sp.final.cost for sp in plan.shots if sp.shot_id in approved and
-                       providers.resolve_route(sp.model, cat, today).route != "animatic")
-        if plan.budget_usd is not None and billable > plan.budget_usd:
-            raise BudgetError(f"final renders would cost ${billable:.2f}, over the budget of ${plan.budget_usd:g}")
-        finals = render_tier(loaded, plan, cat, "final", approved, store, today)
+        finals = render_tier(loaded, plan, cat, "final", approved, store, today, budget)
         clips = [finals[i][0] if i in finals else drafts[i][0] for i in ids]
         edit_exp, mix, conformed = finish_edit(loaded, timeline, clips, store, "final")
         edit = edit_exp.model_dump(mode="json")

@@ -62,6 +62,10 @@ class TransientProviderError(ProviderError):
     transient = True
 
 
+class OutputGoneError(TransientProviderError):
+    """A finished job's output was deleted before we fetched it; only a new job can help."""
+
+
 class PermanentProviderError(ProviderError):
     """Bad input, rejected prompt, auth failure: retrying cannot help."""
 

@@ -17,7 +17,9 @@ from typing import Callable
 
 from pydantic import BaseModel, ConfigDict
 
-from .errors import ContentRejectedError, MediaError, PermanentProviderError, TransientProviderError
+from .errors import (
+    ContentRejectedError, MediaError, OutputGoneError, PermanentProviderError, TransientProviderError,
+)
 from .media.ffmpeg import probe
 from .providers.base import DialogueCue, GenerationRequest, Provider, cache_key
 from .routing import RenderSpec
@@ -46,6 +48,8 @@ class ClipResult(BaseModel):
     cost_usd: float = 0.0
     cache_hit: bool = False
     submissions: int = 0
+    fallback_from: str | None = None  # the model that refused or failed
+    fallback_reason: str | None = None
 
 
 def build_request(loaded: LoadedShotList, shot: Shot, spec: RenderSpec, route_model: str | None
@@ -62,7 +66,7 @@ def build_request(loaded: LoadedShotList, shot: Shot, spec: RenderSpec, route_mo
         audio_cue=shot.audio.cue if shot.audio.native else None,
         # lines with a recorded stem are mixed from the file, not generated
         dialogue=tuple(DialogueCue(speaker=d.speaker, line=d.line) for d in shot.dialogue if not d.file),
-        image_sha256=image_sha, image_path=image_path,
+        image_sha256=image_sha, image_path=image_path, route_params=route_params or {},
     )
 
 
@@ -103,7 +107,13 @@ def generate_clip(request: GenerationRequest, provider: Provider, store: Store, 
         submissions = 0
         job = store.job(key)
         if job is None or job.get("state") == "failed":
-            job_id = provider.submit(request)
+            try:
+                job_id = provider.submit(request)
+            except TransientProviderError as exc:
+                wait = getattr(exc, "retry_after", None)
+                if wait:  # honour Retry-After before Prefect's own backoff
+                    sleep(min(float(wait), 60.0))
+                raise
             submissions += 1
             job = {"provider": provider.name, "job_id": job_id, "state": "submitted",
                    "submitted_at": time.time(), "shot_id": request.shot_id, "tier": request.tier,
@@ -132,6 +142,12 @@ def generate_clip(request: GenerationRequest, provider: Provider, store: Store, 
             try:
                 extra = provider.download(request, job_id, str(part)) or {}
                 info = verify_clip(part, request)
+            except OutputGoneError:
+                # the provider deleted the output (Replicate keeps it an hour): the job is lost,
+                # so the next attempt submits again
+                part.unlink(missing_ok=True)
+                store.record_job(key, {**job, "state": "failed", "error": "output expired"})
+                raise
             except MediaError as exc:
                 last_error = exc
                 part.unlink(missing_ok=True)

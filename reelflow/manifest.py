@@ -26,6 +26,8 @@ def clip_entry(clip, cache_hit: bool, intended_cost: float) -> dict[str, Any]:
         "size": [clip.width, clip.height],
         "fps": clip.fps,
         "notes": list(clip.notes),
+        "fallback_from": clip.fallback_from,
+        "fallback_reason": clip.fallback_reason,
     }
 
 

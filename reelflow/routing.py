@@ -190,7 +190,7 @@ def score(model: ModelSpec, shot: Shot, spec: ShotList) -> tuple[float, list[str
     return s, why
 
 
-def _spec_pair(final: ModelSpec, catalog: Catalog, shot: Shot, spec: ShotList, today: dt.date):
+def spec_pair(final: ModelSpec, catalog: Catalog, shot: Shot, spec: ShotList, today: dt.date):
     """Final and draft RenderSpecs; the draft falls back along successors, then to the final."""
     fin = render_spec(final, "final", shot, spec)
     draft_id = final.draft or final.id
@@ -263,7 +263,7 @@ def route_shot(shot: Shot, index: int, spec: ShotList, catalog: Catalog, today: 
     if chosen.lifecycle.status == "deprecated":
         reason += f" (deprecated: {chosen.lifecycle.note or 'plan a replacement'})"
 
-    fin, draft = _spec_pair(chosen, catalog, shot, spec, today)
+    fin, draft = spec_pair(chosen, catalog, shot, spec, today)
     fallbacks = [m.id for _, m, _ in live if m.id != chosen.id][:4]
     return ShotPlan(
         shot_id=shot.id, kind=shot.kind.value, requested=requested, preferred=preferred.id,
@@ -292,7 +292,7 @@ def _fit_budget(plans: list[ShotPlan], spec: ShotList, catalog: Catalog, today: 
                 if (cand.tier != "final" or not cand.auto_route or cand.id == cur.id
                         or cand.lifecycle.retired_on(today) or feasible(cand, shot, spec)):
                     continue
-                fin, draft = _spec_pair(cand, catalog, shot, spec, today)
+                fin, draft = spec_pair(cand, catalog, shot, spec, today)
                 saving = p.cost - (fin.cost + draft.cost)
                 if saving <= 1e-9:
                     continue

@@ -61,9 +61,9 @@ def generation_key(context, parameters) -> str:
 
 
 def generation_request(loaded: LoadedShotList, shot_id: str, spec: RenderSpec,
-                       route_model: str | None) -> GenerationRequest:
+                       route_model: str | None, route_params: dict | None = None) -> GenerationRequest:
     shot = next(s for s in loaded.spec.shots if s.id == shot_id)
-    return build_request(loaded, shot, spec, route_model)
+    return build_request(loaded, shot, spec, route_model, route_params)
 
 
 @task(name="generate", cache_key_fn=generation_key, persist_result=True,

@@ -17,7 +17,23 @@ from ..catalog import Catalog
 from .animatic import AnimaticProvider
 from .base import Provider
 
-_FACTORIES: dict[str, Callable[[], Provider]] = {"animatic": AnimaticProvider}
+def _lazy(module: str, cls: str) -> Callable[[], Provider]:
+    """Import an adapter (and its SDK) only when a route actually uses it."""
+    def make() -> Provider:
+        import importlib
+
+        return getattr(importlib.import_module(f"{__name__}.{module}"), cls)()
+    return make
+
+
+_FACTORIES: dict[str, Callable[[], Provider]] = {
+    "animatic": AnimaticProvider,
+    "vertex": _lazy("vertex", "VertexVeoProvider"),
+    "openai": _lazy("openai_sora", "SoraProvider"),
+    "kling": _lazy("kling", "KlingProvider"),
+    "replicate": _lazy("replicate", "ReplicateProvider"),
+    "fal": _lazy("fal", "FalProvider"),
+}
 _INSTANCES: dict[str, Provider] = {}
 _LOCK = threading.Lock()
 
@@ -61,11 +77,22 @@ def override(route: str, provider: Provider) -> Iterator[Provider]:
                 _INSTANCES[route] = old_i
 
 
+def _secret_configured(info) -> bool:
+    """Credentials may live in Prefect Secret blocks instead of the environment."""
+    if not info.env or os.environ.get("REELFLOW_SECRET_BLOCKS", "1") == "0":
+        return False
+    from .common import credential
+
+    have = [credential(name) is not None for name in info.env]
+    return any(have) if info.any_env else all(have)
+
+
 @dataclass(frozen=True)
 class Resolution:
     route: str  # provider that will render
     route_model: str | None  # the model id at that route
     note: str | None  # why it is not the intended model's own route
+    params: dict | None = None  # the route's extra catalog fields (mode, input template)
 
 
 def resolve_route(model_id: str, catalog: Catalog, today: dt.date,
@@ -85,13 +112,14 @@ def resolve_route(model_id: str, catalog: Catalog, today: dt.date,
         if mroute.retired_on(today):
             continue
         info = catalog.routes[route]
-        if not info.configured(environ):
+        if not info.configured(environ) and not _secret_configured(info):
             missing.append(" or ".join(info.env) if info.any_env else " + ".join(info.env))
             continue
         if route not in _FACTORIES:
             no_adapter.append(route)
             continue
-        return Resolution(route, mroute.id, None)
+        extras = {k: v for k, v in mroute.model_dump().items() if k not in ("id", "status", "date")}
+        return Resolution(route, mroute.id, None, extras)
     if no_adapter:
         why = f"no adapter for {', '.join(no_adapter)} in this version"
     elif missing:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
@@ -31,6 +31,7 @@ class GenerationRequest(BaseModel):
     camera: str
     model: str  # catalog id, e.g. veo-3.1
     route_model: str | None = None  # id at the route, e.g. veo-3.1-generate-001
+    route_params: dict[str, Any] = {}  # the catalog route's extras (mode, input template)
     tier: Literal["draft", "final"]
     seed: int
     seconds: int

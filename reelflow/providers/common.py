@@ -1,0 +1,235 @@
+"""Shared adapter plumbing: credentials, fault classification, rate limits, downloads, inputs.
+
+Keys come from the environment or Prefect Secret blocks and are only ever placed in request
+headers: never in messages, results, logs or the cache key.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from ..errors import (
+    ContentRejectedError, OutputGoneError, PermanentProviderError, ProviderError,
+    TransientProviderError,
+)
+from .base import GenerationRequest
+
+SAFETY_WORDS = ("safety", "content policy", "content_policy", "moderation", "blocked", "violat",
+                "sensitive", "raimedia", "rai_media", "filtered", "not allowed", "risk control",
+                "inappropriate", "nsfw", "policy")
+
+
+class AuthError(PermanentProviderError):
+    """Credentials missing or refused: stops the run; the message names the variable to set."""
+
+
+def secret_block_name(env: str) -> str:
+    return "reelflow-" + env.lower().replace("_", "-")
+
+
+def credential(env: str) -> str | None:
+    """The key from the environment, else from a Prefect Secret block named reelflow-<env>."""
+    value = os.environ.get(env)
+    if value:
+        return value
+    if os.environ.get("REELFLOW_SECRET_BLOCKS", "1") == "0":
+        return None
+    try:
+        from prefect.blocks.system import Secret
+
+        return str(Secret.load(secret_block_name(env), _sync=True).get())  # type: ignore[call-arg]
+    except Exception:  # noqa: BLE001 - no server, no block: simply not configured
+        return None
+
+
+def require(provider: str, env: str) -> str:
+    value = credential(env)
+    if not value:
+        raise AuthError(f"{provider}: no credentials; set {env} (or a Prefect Secret block "
+                        f"'{secret_block_name(env)}')")
+    return value
+
+
+def looks_rejected(message: str) -> bool:
+    text = message.lower()
+    return any(w in text for w in SAFETY_WORDS)
+
+
+def retry_after_seconds(headers) -> float | None:
+    if headers is None:
+        return None
+    for name in ("retry-after", "Retry-After"):
+        raw = headers.get(name) if hasattr(headers, "get") else None
+        if raw:
+            try:
+                return max(0.0, float(raw))
+            except ValueError:
+                return None
+    ms = headers.get("openai-poll-after-ms") if hasattr(headers, "get") else None
+    return float(ms) / 1000 if ms else None
+
+
+def classify(provider: str, status: int | None, message: str, *, env: str = "",
+             retry_after: float | None = None) -> ProviderError:
+    """One rule for every adapter: what may be retried and what may not."""
+    msg = f"{provider}: {status or 'error'} {message}".strip()
+    if status in (401, 403):
+        return AuthError(f"{provider}: authentication refused ({status}); check {env or 'the API key'}")
+    if status in (408, 409, 425, 429) or (status is not None and status >= 500):
+        err = TransientProviderError(msg)
+        err.retry_after = retry_after  # type: ignore[attr-defined]
+        return err
+    if status in (404, 410):
+        return PermanentProviderError(f"{msg} (model retired or not found)")
+    if looks_rejected(message):
+        return ContentRejectedError(msg)
+    return PermanentProviderError(msg)
+
+
+def error_message(body: bytes | str | None) -> str:
+    """The human part of a provider's JSON error body, whatever its shape; never the body raw."""
+    if body is None:
+        return ""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text.strip()[:200]
+    for path in (("error", "message"), ("message",), ("detail",), ("error",), ("title",)):
+        cur: Any = data
+        for key in path:
+            cur = cur.get(key) if isinstance(cur, dict) else None
+        if isinstance(cur, str) and cur:
+            return cur[:300]
+        if isinstance(cur, list) and cur:
+            return json.dumps(cur)[:300]
+    return text.strip()[:200]
+
+
+def parse_json(provider: str, response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        raise TransientProviderError(
+            f"{provider}: malformed JSON from {response.request.method} {response.request.url.path} "
+            f"(HTTP {response.status_code}, {len(response.content)} bytes)") from None
+
+
+class RateLimiter:
+    """Requests-per-minute bound per provider (token bucket, in-process)."""
+
+    _lock = threading.Lock()
+    _next: dict[str, float] = {}
+
+    @classmethod
+    def wait(cls, provider: str, rpm: int) -> None:
+        if rpm <= 0:
+            return
+        gap = 60.0 / rpm
+        with cls._lock:
+            now = time.monotonic()
+            slot = max(now, cls._next.get(provider, now))
+            cls._next[provider] = slot + gap
+        if slot > now:
+            time.sleep(slot - now)
+
+
+def rpm_for(provider: str) -> int:
+    """REELFLOW_RPM_<PROVIDER> overrides the catalog's default requests-per-minute."""
+    env = os.environ.get(f"REELFLOW_RPM_{provider.upper()}")
+    if env:
+        return int(env)
+    from ..catalog import load_catalog
+
+    info = load_catalog().routes.get(provider)
+    return info.rpm if info else 0
+
+
+def base_url(env: str, default: str) -> str:
+    return os.environ.get(env, default).rstrip("/")
+
+
+def download_url(provider: str, url: str, dest: str, headers: dict | None = None,
+                 timeout: float = 600) -> None:
+    """Stream a result URL to ``dest``; network trouble and 5xx are transient."""
+    try:
+        with httpx.stream("GET", url, headers=headers or {}, timeout=timeout, follow_redirects=True) as r:
+            if r.status_code >= 400:
+                r.read()
+                if r.status_code in (404, 410):
+                    raise OutputGoneError(f"{provider}: output no longer available ({r.status_code})")
+                raise classify(provider, r.status_code, f"download: {error_message(r.content)}")
+            with open(dest, "wb") as fh:
+                for chunk in r.iter_bytes(1 << 16):
+                    fh.write(chunk)
+    except httpx.HTTPError as exc:
+        raise TransientProviderError(f"{provider}: download interrupted: {type(exc).__name__}") from None
+
+
+def image_data_url(req: GenerationRequest) -> str | None:
+    if not req.image_path:
+        return None
+    data = Path(req.image_path).read_bytes()
+    mime = "image/png" if req.image_path.lower().endswith(".png") else "image/jpeg"
+    return f"data:{mime};base64,{base64.b64encode(data).decode()}"
+
+
+def template_vars(req: GenerationRequest) -> dict[str, Any]:
+    return {
+        "prompt": req.prompt, "negative_prompt": req.negative_prompt, "seconds": req.seconds,
+        "aspect": req.aspect, "resolution": min(req.width, req.height), "width": req.width,
+        "height": req.height, "fps": req.fps, "audio": req.audio, "seed": req.seed,
+        "image": image_data_url(req), "model": req.route_model,
+    }
+
+
+DEFAULT_INPUT = {"prompt": "{prompt}", "negative_prompt": "{negative_prompt}", "duration": "{seconds}",
+                 "aspect_ratio": "{aspect}", "resolution": "{resolution}p", "seed": "{seed}",
+                 "generate_audio": "{audio}", "image": "{image}"}
+
+
+def build_input(req: GenerationRequest, template: dict[str, Any] | None) -> dict[str, Any]:
+    """Map a request onto a model's input schema. Template values: "{var}" keeps the value's
+    type, other strings are formatted ("{seconds}s" -> "8s"), anything else is a literal. Fields
+    whose value is None (no image, no negative prompt) are left out."""
+    env = template_vars(req)
+    out: dict[str, Any] = {}
+    for key, tpl in (template or DEFAULT_INPUT).items():
+        if isinstance(tpl, str) and tpl.startswith("{") and tpl.endswith("}") and tpl.count("{") == 1:
+            value = env.get(tpl[1:-1])
+        elif isinstance(tpl, str) and "{" in tpl:
+            needed = [k for k in env if "{" + k + "}" in tpl]
+            value = None if any(env[k] is None for k in needed) else tpl.format(**env)
+        else:
+            value = tpl
+        if value is not None:
+            out[key] = value
+    return out
+
+
+def poll_interval() -> float:
+    """Seconds between status polls (REELFLOW_POLL_INTERVAL; providers' own hints win)."""
+    return float(os.environ.get("REELFLOW_POLL_INTERVAL", "5"))
+
+
+def http_call(provider: str, env: str, method: str, url: str, headers: dict,
+              timeout: float = 60.0, **kw) -> httpx.Response:
+    """One HTTP request under the provider's rate limit, with faults classified."""
+    RateLimiter.wait(provider, rpm_for(provider))
+    try:
+        r = httpx.request(method, url, headers=headers, timeout=httpx.Timeout(timeout, connect=10.0), **kw)
+    except httpx.HTTPError as exc:
+        raise TransientProviderError(
+            f"{provider}: {type(exc).__name__} on {method} {httpx.URL(url).path}") from None
+    if r.status_code >= 400:
+        raise classify(provider, r.status_code, error_message(r.content), env=env,
+                       retry_after=retry_after_seconds(r.headers))
+    return r

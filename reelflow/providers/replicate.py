@@ -1,0 +1,87 @@
+"""Replicate adapter (official `replicate` client): any catalog model with a Replicate slug.
+
+The client retries 429/503/504 on GET only, never a POST and never a 500: every other fault is
+classified here and retried by Prefect. `aborted` (Cancel-After) is terminal, unlike in the
+client's own wait loop. Outputs are deleted after an hour: the flow downloads at once.
+"""
+
+from __future__ import annotations
+
+import httpx
+
+from ..errors import TransientProviderError
+from .base import GenerationRequest, JobState
+from .common import (
+    base_url, build_input, classify, download_url, looks_rejected, poll_interval, require,
+)
+
+ENV = "REPLICATE_API_TOKEN"
+
+
+class ReplicateProvider:
+    name = "replicate"
+    version = "1"
+
+    @property
+    def base(self) -> str:
+        return base_url("REPLICATE_BASE_URL", "https://api.replicate.com")
+
+    def _client(self):
+        from replicate.client import Client
+
+        return Client(api_token=require(self.name, ENV), base_url=self.base,
+                      timeout=httpx.Timeout(60.0, connect=10.0))
+
+    def _guard(self, fn, *args, **kw):
+        from replicate.exceptions import ReplicateError
+
+        try:
+            return fn(*args, **kw)
+        except ReplicateError as exc:
+            raise classify(self.name, exc.status, exc.detail or exc.title or "", env=ENV) from None
+        except httpx.HTTPError as exc:
+            raise TransientProviderError(f"replicate: {type(exc).__name__}") from None
+        except ValueError as exc:  # JSON the client could not decode
+            raise TransientProviderError(f"replicate: malformed response ({type(exc).__name__})") from None
+
+    def submit(self, request: GenerationRequest) -> str:
+        from .common import RateLimiter, rpm_for
+
+        RateLimiter.wait(self.name, rpm_for(self.name))
+        body = build_input(request, request.route_params.get("input"))
+        client = self._client()
+        pred = self._guard(client.models.predictions.create, model=request.route_model, input=body)
+        return str(pred.id)
+
+    def _get(self, job_id: str):
+        from .common import RateLimiter, rpm_for
+
+        RateLimiter.wait(self.name, rpm_for(self.name))
+        client = self._client()
+        return self._guard(client.predictions.get, job_id)
+
+    def poll(self, request: GenerationRequest, job_id: str) -> JobState:
+        pred = self._get(job_id)
+        status = pred.status
+        if status == "starting":
+            return JobState(state="queued")
+        if status == "processing":
+            return JobState(state="running")
+        if status == "succeeded":
+            return JobState(state="succeeded", progress=1.0)
+        if status in ("failed", "canceled", "aborted"):
+            msg = str(pred.error or status)
+            return JobState(state="failed", error=msg, rejected=looks_rejected(msg))
+        raise TransientProviderError(f"replicate: unknown status {status!r}")
+
+    def download(self, request: GenerationRequest, job_id: str, dest: str) -> dict:
+        pred = self._get(job_id)
+        out = pred.output
+        url = out[0] if isinstance(out, list) and out else out
+        if not isinstance(url, str) or not url:
+            raise TransientProviderError("replicate: prediction has no output URL")
+        download_url(self.name, url, dest)
+        return {"notes": [f"rendered by {request.model} on Replicate ({request.route_model})"]}
+
+    def poll_interval(self) -> float:
+        return poll_interval()

@@ -1,0 +1,121 @@
+"""Veo 3.1 (standard, Fast, Lite) on Vertex AI through the official google-genai SDK.
+
+Credentials: GOOGLE_API_KEY (Vertex express mode) or GOOGLE_CLOUD_PROJECT (+ GOOGLE_CLOUD_LOCATION,
+application default credentials). VERTEX_BASE_URL points the SDK elsewhere (gateways, tests).
+The Gemini-API route is retired (google-genai 3.4 refuses generate_videos outside Vertex).
+The SDK retries neither a 429 on create nor a 503 on poll: both are classified here and
+retried by Prefect.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..errors import TransientProviderError
+from .base import GenerationRequest, JobState
+from .common import (
+    AuthError, RateLimiter, classify, credential, download_url, poll_interval, rpm_for,
+)
+
+ENV = "GOOGLE_API_KEY or GOOGLE_CLOUD_PROJECT"
+RESOLUTIONS = {720: "720p", 1080: "1080p", 2160: "4k"}
+
+
+class VertexVeoProvider:
+    name = "vertex"
+    version = "1"
+
+    def _client(self):
+        from google import genai
+        from google.genai import types
+
+        key = credential("GOOGLE_API_KEY")
+        project = os.environ.get("GOOGLE_CLOUD_PROJECT")
+        opts = {}
+        if os.environ.get("VERTEX_BASE_URL"):
+            opts["http_options"] = types.HttpOptions(base_url=os.environ["VERTEX_BASE_URL"])
+        if key:
+            return genai.Client(vertexai=True, api_key=key, **opts)
+        if project:
+            return genai.Client(vertexai=True, project=project,
+                                location=os.environ.get("GOOGLE_CLOUD_LOCATION", "us-central1"), **opts)
+        raise AuthError(f"vertex: no credentials; set {ENV}")
+
+    def _guard(self, fn, *args, **kw):
+        from google.genai import errors
+
+        RateLimiter.wait(self.name, rpm_for(self.name))
+        try:
+            return fn(*args, **kw)
+        except errors.APIError as exc:
+            raise classify(self.name, exc.code, f"{exc.status or ''} {exc.message or ''}".strip(),
+                           env=ENV) from None
+        except ValueError as exc:
+            raise TransientProviderError(f"vertex: malformed response ({type(exc).__name__})") from None
+        except Exception as exc:  # noqa: BLE001 - httpx/network errors surface with many types
+            if "httpx" in type(exc).__module__ or isinstance(exc, (ConnectionError, TimeoutError)):
+                raise TransientProviderError(f"vertex: {type(exc).__name__}") from None
+            raise
+
+    def submit(self, request: GenerationRequest) -> str:
+        from google.genai import types
+
+        short = min(request.width, request.height)
+        image = None
+        if request.image_path:
+            mime = "image/png" if request.image_path.lower().endswith(".png") else "image/jpeg"
+            image = types.Image(image_bytes=Path(request.image_path).read_bytes(), mime_type=mime)
+        config = types.GenerateVideosConfig(
+            number_of_videos=1, duration_seconds=request.seconds,
+            aspect_ratio=request.aspect if request.aspect in ("16:9", "9:16") else "16:9",
+            resolution=RESOLUTIONS.get(short, "1080p"), seed=request.seed,
+            negative_prompt=request.negative_prompt, generate_audio=request.audio,
+        )
+        client = self._client()  # keep a reference: the SDK closes its HTTP client on GC
+        op = self._guard(client.models.generate_videos, model=request.route_model,
+                         source=types.GenerateVideosSource(prompt=request.prompt, image=image),
+                         config=config)
+        if not op.name:
+            raise TransientProviderError("vertex: operation has no name")
+        return op.name
+
+    def _operation(self, job_id: str):
+        from google.genai import types
+
+        client = self._client()
+        return self._guard(client.operations.get, types.GenerateVideosOperation(name=job_id))
+
+    def poll(self, request: GenerationRequest, job_id: str) -> JobState:
+        op = self._operation(job_id)
+        if not op.done:
+            return JobState(state="running")
+        if op.error:
+            msg = str(op.error.get("message") if isinstance(op.error, dict) else op.error)
+            code = op.error.get("code") if isinstance(op.error, dict) else None
+            return JobState(state="failed", error=f"{code}: {msg}", rejected=code == 3 and "safety" in msg.lower())
+        resp = op.response
+        videos = (resp.generated_videos or []) if resp else []
+        if not videos:
+            reasons = "; ".join(resp.rai_media_filtered_reasons or []) if resp else ""
+            return JobState(state="failed", rejected=True,
+                            error=f"filtered by Vertex safety ({reasons or 'no samples returned'})")
+        return JobState(state="succeeded", progress=1.0)
+
+    def download(self, request: GenerationRequest, job_id: str, dest: str) -> dict:
+        op = self._operation(job_id)
+        video = op.response.generated_videos[0].video if op.response and op.response.generated_videos else None
+        if video is None:
+            raise TransientProviderError("vertex: finished operation without a video")
+        if video.video_bytes:
+            Path(dest).write_bytes(video.video_bytes)
+        elif video.uri and video.uri.startswith("http"):
+            key = credential("GOOGLE_API_KEY")
+            download_url(self.name, video.uri, dest, headers={"x-goog-api-key": key} if key else None)
+        else:
+            raise TransientProviderError(
+                f"vertex: video stored at {video.uri!r}; configure inline delivery (no output_gcs_uri)")
+        return {"notes": [f"rendered by {request.model} on Vertex AI ({request.route_model})"]}
+
+    def poll_interval(self) -> float:
+        return poll_interval()

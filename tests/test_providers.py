@@ -1,0 +1,195 @@
+"""Cloud adapters against local fakes of each provider's protocol, through the real SDKs.
+
+Each fault is injected in the fake; the adapter runs inside the real Prefect `generate` task
+(retries, ledger, verification), and the fake counts what was paid for: submissions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import pytest
+
+from reelflow import providers
+from reelflow.catalog import load_catalog
+from reelflow.errors import ContentRejectedError, PermanentProviderError, TransientProviderError
+from reelflow.providers.base import GenerationRequest
+from reelflow.providers.common import AuthError
+from reelflow.media.ffmpeg import probe, run_ffmpeg
+
+from .fakes import FakeFal, FakeKling, FakeOpenAI, FakeReplicate, FakeVertex
+
+TODAY = dt.date(2026, 11, 22)
+CAT = load_catalog()
+KEYS = {"vertex": "test-google-key-7f3a", "openai": "sk-test-openai-91b2", "kling": "kling-ak-5c1d",
+        "kling_secret": "kling-sk-e0f4", "replicate": "r8_test_token_33aa", "fal": "fal-key-id:fal-secret-8d2c"}
+ALL_SECRETS = list(KEYS.values())
+
+# provider -> (catalog model routed there, env that unlocks it, base-url variable)
+SETUP = {
+    "vertex": ("veo-3.1", {"GOOGLE_API_KEY": KEYS["vertex"]}, "VERTEX_BASE_URL"),
+    "openai": ("sora-2-pro", {"OPENAI_API_KEY": KEYS["openai"]}, "OPENAI_BASE_URL"),
+    "kling": ("kling-3.0", {"KLING_ACCESS_KEY": KEYS["kling"], "KLING_SECRET_KEY": KEYS["kling_secret"]},
+              "KLING_BASE_URL"),
+    "replicate": ("seedance-2.0", {"REPLICATE_API_TOKEN": KEYS["replicate"]}, "REPLICATE_BASE_URL"),
+    "fal": ("wan-2.7", {"FAL_KEY": KEYS["fal"]}, "FAL_QUEUE_URL"),
+}
+BASE_SUFFIX = {"openai": "/v1"}
+
+
+@pytest.fixture(scope="session")
+def video_bytes(tmp_path_factory) -> bytes:
+    """A real 16 s MP4 with sound: long enough for any clip length the catalog allows."""
+    p = tmp_path_factory.mktemp("fakevideo") / "v.mp4"
+    run_ffmpeg(["-f", "lavfi", "-i", "testsrc2=s=320x180:r=24:d=16", "-f", "lavfi", "-i", "sine=d=16",
+                "-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast", "-shortest", str(p)], what="fake")
+    return p.read_bytes()
+
+
+def make_fake(provider: str, video: bytes, **kw):
+    if provider == "kling":
+        return FakeKling(video, KEYS["kling"], KEYS["kling_secret"], **kw)
+    cls = {"vertex": FakeVertex, "openai": FakeOpenAI, "replicate": FakeReplicate, "fal": FakeFal}[provider]
+    return cls(video, KEYS[provider], **kw)
+
+
+@pytest.fixture
+def cloud(monkeypatch, video_bytes):
+    """Start a provider's fake and point the adapter at it; yields (fake, request)."""
+    started = []
+
+    def start(provider: str, polls_until_done: int = 2):
+        model, env, url_var = SETUP[provider]
+        fake = make_fake(provider, video_bytes, polls_until_done=polls_until_done).start()
+        started.append(fake)
+        for k, v in env.items():
+            monkeypatch.setenv(k, v)
+        monkeypatch.setenv(url_var, fake.url + BASE_SUFFIX.get(provider, ""))
+        monkeypatch.setenv("REELFLOW_POLL_INTERVAL", "0.01")
+        monkeypatch.setenv("REELFLOW_SECRET_BLOCKS", "0")
+        monkeypatch.setenv(f"REELFLOW_RPM_{provider.upper()}", "0")  # rate limits have their own test
+        res = providers.resolve_route(model, CAT, TODAY, environ=dict(os.environ))
+        assert res.route == provider, res
+        m = CAT.models[model]
+        req = GenerationRequest(
+            shot_id="harbor", prompt="Fishing harbor at dawn", kind="environment", camera="static",
+            model=model, route_model=res.route_model, route_params=res.params or {}, tier="final", seed=7,
+            seconds=m.clip_seconds(4), width=1280, height=720, fps=24, aspect="16:9", audio=True)
+        return fake, req
+
+    yield start
+    for f in started:
+        f.stop()
+
+
+def run_task(req: GenerationRequest, route: str, store: Path, retries: int = 4):
+    from tasks.generation import generate
+
+    return generate.with_options(retries=retries, retry_delay_seconds=0.05, retry_jitter_factor=0,
+                                 result_storage=store / "prefect-results", refresh_cache=True)(
+        request=req, route=route, store_root=str(store), cost_usd=1.0, notes=[], concurrency=2)
+
+
+PROVIDERS = list(SETUP)
+
+FAULTS = {
+    # name: (injections, outcomes, polls until done, expected submissions)
+    "happy": ({}, [], 2, 1),
+    "429-then-ok": ({"submit": [429]}, [], 2, 1),
+    "500-storm": ({"poll": [500, 502, 503]}, [], 2, 1),
+    "slow-job": ({}, [], 6, 1),
+    "job-failed-resubmitted": ({}, ["fail", "ok"], 2, 2),
+    "crash-after-submit": ({"poll": ["drop"]}, [], 2, 1),
+    "truncated-download": ({"download": ["truncate"]}, [], 2, 1),
+    "malformed-json": ({"poll": ["badjson"]}, [], 2, 1),
+}
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_fault_matrix(prefect_harness, cloud, tmp_path, provider, fault):
+    injections, outcomes, polls, expect_submissions = FAULTS[fault]
+    fake, req = cloud(provider, polls_until_done=polls)
+    for op, actions in injections.items():
+        if provider == "vertex" and op == "download":
+            actions = actions * 2  # Vertex returns the bytes in the final poll and in the fetch
+        fake.inject(op, *actions)
+    fake.outcomes.extend(outcomes)
+    clip = run_task(req, provider, tmp_path / "store")
+    assert fake.submissions == expect_submissions  # never paid twice
+    assert clip.provider == provider and clip.model == req.model and clip.submissions >= 0
+    info = probe(clip.path)
+    assert info.has_video and info.has_audio and info.duration >= req.seconds
+    if fault == "truncated-download" and provider != "vertex":
+        assert fake.downloads == 2  # re-downloaded, not re-generated
+    if fault == "slow-job":
+        assert fake.polls >= 6
+    assert fake.auth_failures == 0
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_safety_rejection_is_permanent(prefect_harness, cloud, tmp_path, provider):
+    fake, req = cloud(provider)
+    fake.outcomes.append("reject")
+    with pytest.raises(ContentRejectedError):
+        run_task(req, provider, tmp_path / "store")
+    assert fake.submissions == 1  # a rejected prompt is not retried on the same model
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_auth_failure_names_the_variable_and_is_not_retried(prefect_harness, cloud, tmp_path, provider, monkeypatch):
+    fake, req = cloud(provider)
+    env = SETUP[provider][1]
+    for k in env:
+        monkeypatch.setenv(k, "wrong-key")
+    with pytest.raises(AuthError) as exc:
+        run_task(req, provider, tmp_path / "store")
+    assert fake.submissions == 0
+    assert any(k in str(exc.value) for k in ("GOOGLE_API_KEY", "OPENAI_API_KEY", "KLING_ACCESS_KEY",
+                                            "REPLICATE_API_TOKEN", "FAL_KEY"))
+    assert "wrong-key" not in str(exc.value)
+
+
+def test_sora_retired_answer_is_permanent(cloud, tmp_path):
+    fake, req = cloud("openai")
+    fake.retired = True
+    with pytest.raises(PermanentProviderError, match="retired or not found"):
+        providers.get("openai").submit(req)
+
+
+def test_malformed_json_is_a_clear_error(cloud):
+    fake, req = cloud("fal")
+    job = providers.get("fal").submit(req)
+    fake.inject("poll", "badjson")
+    with pytest.raises(TransientProviderError, match="malformed JSON from GET .*/status"):
+        providers.get("fal").poll(req, job)
+
+
+def test_kling_sends_a_valid_jwt_and_string_duration(cloud):
+    fake, req = cloud("kling")
+    job = providers.get("kling").submit(req)
+    body = fake.jobs[job]["body"]
+    assert body["model_name"] == "kling-v3" and body["mode"] == "pro" and body["duration"] == "4"
+    assert fake.auth_failures == 0
+
+
+def test_fal_polls_owner_alias_urls(cloud):
+    fake, req = cloud("fal")
+    assert req.route_model == "fal-ai/wan/v2.7/text-to-video"
+    job = providers.get("fal").submit(req)
+    assert providers.get("fal").poll(req, job).state in ("queued", "running", "succeeded")
+    assert fake.jobs[job]["body"]["prompt"] == "Fishing harbor at dawn"
+
+
+def test_rate_limit_spaces_requests(cloud, monkeypatch):
+    import time
+
+    fake, req = cloud("replicate")
+    monkeypatch.setenv("REELFLOW_RPM_REPLICATE", "240")  # one request per 0.25 s
+    t = time.perf_counter()
+    for _ in range(5):
+        providers.get("replicate").submit(req)
+    assert time.perf_counter() - t >= 0.9
+    assert fake.submissions == 5
