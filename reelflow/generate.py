@@ -52,8 +52,8 @@ class ClipResult(BaseModel):
     fallback_reason: str | None = None
 
 
-def build_request(loaded: LoadedShotList, shot: Shot, spec: RenderSpec, route_model: str | None
-                  ) -> GenerationRequest:
+def build_request(loaded: LoadedShotList, shot: Shot, spec: RenderSpec, route_model: str | None,
+                  route_params: dict | None = None) -> GenerationRequest:
     image_sha = image_path = None
     if shot.image:
         full = loaded.resolve_asset(shot.image)

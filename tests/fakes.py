@@ -236,6 +236,7 @@ class FakeFal(Fake):
         parts = path.strip("/").split("/")
         if method == "POST":
             job = self.new_job(json.loads(body))
+            self.jobs[job]["endpoint"] = "/".join(parts)
             root = "/".join(parts[:2])
             base = f"{self.url}/{root}/requests/{job}"
             return h.send_json(200, {"request_id": job, "response_url": base, "status_url": f"{base}/status",

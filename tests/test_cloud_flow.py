@@ -1,0 +1,170 @@
+"""The whole flow against the provider fakes: intended models render, rejected prompts fall back,
+the budget stops spending, and no key appears in any log, artifact, result or export."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from reelflow.errors import BudgetError
+
+from .conftest import make_repo
+from .fakes import FakeFal, FakeKling, FakeVertex
+from .test_providers import KEYS
+
+CUT = """\
+version: 1
+title: Cloud cut
+output: {resolution: 720p, aspect: "16:9", fps: 24, deliverables: [otio, srt]}
+budget_usd: BUDGET
+shots:
+  - id: harbor
+    prompt: Wide aerial of a fishing harbor at dawn
+    duration: 3
+    kind: environment
+    audio: {native: true, cue: gulls}
+  - id: tin
+    prompt: Product shot of a sardine tin on a crate
+    duration: 3
+    kind: product
+  - id: deckhand
+    prompt: A deckhand laughs on deck, harbor behind her
+    duration: 3
+    kind: character
+    model: seedance-2.0
+    image: assets/images/ref.png
+"""
+
+
+@pytest.fixture
+def fakes(monkeypatch, video_bytes):
+    vertex = FakeVertex(video_bytes, KEYS["vertex"]).start()
+    kling = FakeKling(video_bytes, KEYS["kling"], KEYS["kling_secret"]).start()
+    fal = FakeFal(video_bytes, KEYS["fal"]).start()
+    env = {"GOOGLE_API_KEY": KEYS["vertex"], "VERTEX_BASE_URL": vertex.url,
+           "KLING_ACCESS_KEY": KEYS["kling"], "KLING_SECRET_KEY": KEYS["kling_secret"], "KLING_BASE_URL": kling.url,
+           "FAL_KEY": KEYS["fal"], "FAL_QUEUE_URL": fal.url,
+           "REELFLOW_POLL_INTERVAL": "0.01", "REELFLOW_SECRET_BLOCKS": "0",
+           "REELFLOW_RPM_VERTEX": "0", "REELFLOW_RPM_KLING": "0", "REELFLOW_RPM_FAL": "0"}
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    yield {"vertex": vertex, "kling": kling, "fal": fal}
+    for f in (vertex, kling, fal):
+        f.stop()
+
+
+from .test_providers import video_bytes  # noqa: E402,F401 - shared session fixture
+
+
+def render(path: Path, tmp: Path, **kw) -> dict:
+    from flows.render import render_shotlist
+
+    return render_shotlist(str(path), out_dir=str(tmp / "out"), approval="all", store_dir=str(tmp / "store"),
+                           today=__import__("datetime").date(2026, 11, 22), **kw)
+
+
+def grep_secrets(root: Path) -> list[str]:
+    hits = []
+    for p in root.rglob("*"):
+        if p.is_file():
+            data = p.read_bytes()
+            for s in KEYS.values():
+                if s.encode() in data:
+                    hits.append(f"{p}: {s}")
+    return hits
+
+
+def all_logs() -> str:
+    from prefect.client.orchestration import get_client
+
+    async def read():
+        out, offset = [], 0
+        async with get_client() as client:
+            while True:
+                page = await client.read_logs(limit=200, offset=offset)
+                out += [log.message for log in page]
+                if len(page) < 200:
+                    return "\n".join(out)
+                offset += 200
+
+    import time
+
+    time.sleep(2)  # run loggers ship records to the server in the background
+    return asyncio.run(read())
+
+
+def test_cloud_render_uses_intended_models_and_leaks_no_key(prefect_harness, fakes, tmp_path):
+    path = make_repo(tmp_path, CUT.replace("BUDGET", "40"), music=False)
+    m = render(path, tmp_path)
+    used = {s["id"]: (s["used_model"], s["used_provider"]) for s in m["shots"]}
+    assert used == {"harbor": ("veo-3.1", "vertex"), "tin": ("kling-3.0", "kling"),
+                    "deckhand": ("seedance-2.0", "fal")}
+    drafts = {s["id"]: s["draft"]["model"] for s in m["shots"]}
+    assert drafts == {"harbor": "veo-3.1-fast", "tin": "kling-3.0-std", "deckhand": "seedance-2.0-fast"}
+    # each fake was paid exactly once per clip it rendered (draft + final per shot)
+    assert (fakes["vertex"].submissions, fakes["kling"].submissions, fakes["fal"].submissions) == (2, 2, 2)
+    assert m["cost"]["actual_usd"] == pytest.approx(sum(
+        s["draft"]["cost_usd"] + s["final"]["cost_usd"] for s in m["shots"]))
+    assert m["cost"]["actual_usd"] > 0
+    assert m["output"]["frames"] == 3 * 72 - 2 * 12
+
+    # a re-run pays nothing
+    again = render(path, tmp_path)
+    assert (fakes["vertex"].submissions, fakes["kling"].submissions, fakes["fal"].submissions) == (2, 2, 2)
+    assert again["cost"]["actual_usd"] == 0
+
+    # no key in the manifest, exports, store (results, ledger, clips) or any logged line
+    assert grep_secrets(tmp_path / "out") == []
+    assert grep_secrets(tmp_path / "store") == []
+    logs = all_logs()
+    assert "route harbor: veo-3.1" in logs
+    assert not [s for s in KEYS.values() if s in logs]
+
+
+def test_rejected_prompt_falls_back_to_next_model(prefect_harness, fakes, tmp_path):
+    path = make_repo(tmp_path, CUT.replace("BUDGET", "40"), music=False)
+    fakes["fal"].outcomes.extend(["ok", "reject"])  # the seedance draft passes, its final is refused
+    m = render(path, tmp_path)
+    deck = next(s for s in m["shots"] if s["id"] == "deckhand")
+    assert deck["final"]["fallback_from"] == "seedance-2.0"
+    assert "ContentRejectedError" in deck["final"]["fallback_reason"]
+    assert deck["used_model"] == deck["fallbacks"][0] != "seedance-2.0"
+    endpoints = [j["endpoint"] for j in fakes["fal"].jobs.values()]
+    # the refused prompt was not retried on seedance: one draft, one final, then the fallback
+    assert sum("seedance-2.0/text-to-video" in e for e in endpoints) == 1
+    assert sum("seedance-2.0/fast" in e for e in endpoints) == 1
+
+
+def explicit(text: str) -> str:
+    """Every shot pinned to its model: the planner may not downgrade them to fit a budget."""
+    return text.replace("kind: environment\n", "kind: environment\n    model: veo-3.1\n").replace(
+        "kind: product\n", "kind: product\n    model: kling-3.0\n")
+
+
+def test_budget_stops_submitting(prefect_harness, fakes, tmp_path):
+    path = make_repo(tmp_path, explicit(CUT.replace("BUDGET", "3")), music=False)
+    with pytest.raises(BudgetError, match="would cross the budget of \\$3"):
+        render(path, tmp_path)
+    spent = sum(f.submissions for f in fakes.values())
+    assert 0 < spent < 6
+
+
+def test_cli_refuses_over_budget_before_starting(fakes, tmp_path):
+    import subprocess
+    import sys
+
+    path = make_repo(tmp_path, explicit(CUT.replace("BUDGET", "1")), music=False)
+    r = subprocess.run([str(Path(sys.executable).parent / "reelflow"), "render", str(path), "--out",
+                        str(tmp_path / "out"), "--approve-all", "--date", "2026-11-22"],
+                       capture_output=True, text=True, env={**os.environ}, timeout=120)
+    assert r.returncode == 3
+    assert "exceeds budget_usd $1" in r.stderr
+    assert sum(f.submissions for f in fakes.values()) == 0
+    plan = subprocess.run([str(Path(sys.executable).parent / "reelflow"), "plan", str(path), "--json",
+                           "--date", "2026-11-22"], capture_output=True, text=True, env={**os.environ})
+    rows = json.loads(plan.stdout)["shots"]
+    assert {r["route"] for r in rows} == {"vertex", "kling", "fal"}
