@@ -30,6 +30,9 @@ from reelflow.routing import Plan
 from reelflow.shotlist import LoadedShotList
 from reelflow.store import Store, sha256_file, write_json_atomic
 from reelflow.timeline import Timeline, build_timeline
+from flows.artifacts import Progress, plan_table, summary
+from flows.review import ReviewTimeout, prototype_artifact, wait_for_review
+from reelflow.assets import asset_store_from_env
 from tasks.deliver import deliver_companions
 from tasks.finishing import (
     EXPORT_VERSION, MIX_VERSION, Conformed, Exported, MixResult, _key, conform_key_parts, conform_shot,
@@ -37,7 +40,7 @@ from tasks.finishing import (
 )
 from tasks.generation import generate, generation_request, load, route, stored_clip_exists
 
-Approval = Literal["all", "prototype-only", "listed"]
+Approval = Literal["all", "prototype-only", "listed", "review"]
 
 
 def default_store(loaded: LoadedShotList) -> Path:
@@ -97,7 +100,8 @@ def _fallback(loaded: LoadedShotList, plan: Plan, catalog: Catalog, shot_id: str
     logger = get_run_logger()
     sp = plan.for_shot(shot_id)
     shot = next(s for s in loaded.spec.shots if s.id == shot_id)
-    failed, reason = sp.model, f"{type(error).__name__}: {error}"
+    first = sp.draft_model if tier == "draft" else sp.model
+    failed, reason = first, f"{type(error).__name__}: {error}"
     for model_id in sp.fallbacks:
         fin, draft = spec_pair(catalog.models[model_id], catalog, shot, loaded.spec, today)
         spec = draft if tier == "draft" else fin
@@ -110,12 +114,13 @@ def _fallback(loaded: LoadedShotList, plan: Plan, catalog: Catalog, shot_id: str
         except (ProviderError, MediaError) as exc:
             failed, reason = model_id, f"{type(exc).__name__}: {exc}"
             continue
-        return clip.model_copy(update={"fallback_from": sp.model, "fallback_reason": note})
+        return clip.model_copy(update={"fallback_from": first, "fallback_reason": note})
     raise ProviderError(f"shot '{shot_id}' ({tier}): every model failed; last: {reason}")
 
 
 def render_tier(loaded: LoadedShotList, plan: Plan, catalog: Catalog, tier: str, shot_ids: list[str],
-                store: Store, today: dt.date, budget: Budget) -> dict[str, tuple[ClipResult, bool]]:
+                store: Store, today: dt.date, budget: Budget, progress: Progress | None = None
+                ) -> dict[str, tuple[ClipResult, bool]]:
     """Generate every listed shot at one tier, concurrently (bounded per provider), falling back
     along each shot's ranked list when its model refuses or keeps failing."""
     futures = {}
@@ -135,6 +140,8 @@ def render_tier(loaded: LoadedShotList, plan: Plan, catalog: Catalog, tier: str,
             clip, hit = _fallback(loaded, plan, catalog, shot_id, tier, store, today, budget, exc), False
         out[shot_id] = (clip, hit)
         emit(f"{tier} renders", shot_id, i, len(futures))
+        if progress is not None:
+            progress.step()
     return out
 
 
@@ -281,15 +288,81 @@ def deliver(loaded: LoadedShotList, plan: Plan, timeline: Timeline, clips: list[
             "captions": comp.captions, "notes": comp.notes}
 
 
+def publish_assets(loaded: LoadedShotList, store: Store, out: Path, manifest: dict, drafts: dict,
+                   finals: dict) -> dict:
+    """Keep every generated clip and the finished outputs in the durable asset store (local
+    folder, or S3 when REELFLOW_S3_BUCKET is set), content-addressed; presign the edit."""
+    assets = asset_store_from_env(store.root / "assets")
+    keys: dict[str, str] = {}
+    for tier, clips in (("draft", drafts), ("final", finals)):
+        for shot_id, (clip, _) in clips.items():
+            keys[f"{tier}:{shot_id}"] = assets.put(Path(clip.path)).uri
+    outputs = [out / f"{loaded.stem}.mp4", out / f"{loaded.stem}.prototype.mp4",
+               *[out / name for name in ((manifest.get("deliverables") or {}).get("files") or {}).values()]]
+    edit_url = None
+    for path in outputs:
+        if path.is_file():
+            stored = assets.put(path)
+            keys[path.name] = stored.uri
+            if path.name == f"{loaded.stem}.mp4":
+                edit_url = assets.url(stored.key)
+    return {"store": type(assets).__name__, "objects": keys, "edit_url": edit_url}
+
+
+def review_loop(loaded, plan, cat, catalog_path, drafts, proto, proto_mix, store, out, today, budget,
+                progress, *, timeout: int, mode: str):
+    """Pause for review until nothing is rejected; rejected or rewritten shots are prototyped
+    again (a rejected shot without a rewrite gets a new seed) and the prototype re-assembled."""
+    logger = get_run_logger()
+    ids = [s.id for s in loaded.spec.shots]
+    for round_no in range(1, 11):
+        sheet = None
+        prototype_artifact(loaded.stem, {"title": loaded.spec.title, "shots": [
+            {"id": sp.shot_id, "draft_model": sp.draft_model, "model": sp.model,
+             "prompt": next(s.prompt for s in loaded.spec.shots if s.id == sp.shot_id)} for sp in plan.shots]},
+            Path(proto["published"]), sheet, round_no)
+        answer = wait_for_review(timeout, mode)
+        logger.info("review round %d by %s: %s", round_no, answer.reviewer or "someone",
+                    answer.model_dump(exclude={"reviewer"}))
+        if answer.approve_all:
+            return loaded, plan, cat, drafts, proto, proto_mix, ids
+        redo = [i for i in ids if i in set(answer.reject) | set(answer.prompts) | set(answer.models)]
+        approved = [i for i in ids if i in answer.approve and i not in redo]
+        if not redo:
+            return loaded, plan, cat, drafts, proto, proto_mix, approved
+        shots = []
+        for shot in loaded.spec.shots:
+            if shot.id in redo:
+                update = {}
+                if shot.id in answer.prompts:
+                    update["prompt"] = answer.prompts[shot.id]
+                if shot.id in answer.models:
+                    update["model"] = answer.models[shot.id]
+                if not update:
+                    update["seed"] = shot.effective_seed + round_no  # a new take
+                shot = shot.model_copy(update=update)
+            shots.append(shot)
+        loaded = loaded.model_copy(update={"spec": loaded.spec.model_copy(update={"shots": shots})})
+        plan, cat = route.with_options(result_storage=store.results_dir)(loaded, catalog_path, today)
+        drafts = {**drafts, **render_tier(loaded, plan, cat, "draft", redo, store, today, budget, progress)}
+        timeline = build_timeline(loaded.spec)
+        proto_exp, proto_mix, _ = finish_edit(loaded, timeline, [drafts[i][0] for i in ids], store, "prototype")
+        proto = proto_exp.model_dump(mode="json")
+        proto["published"] = str(publish(proto_exp.path, out / f"{loaded.stem}.prototype.mp4"))
+    raise ReviewTimeout("ten review rounds without a decision")
+
+
 @flow(name="render-shotlist", flow_run_name=_run_name,
       task_runner=ThreadPoolTaskRunner(max_workers=4), log_prints=True)
 def render_shotlist(shotlist: str, out_dir: str = "out", approval: Approval = "all",
                     approve: list[str] | None = None, store_dir: str | None = None,
-                    catalog: str | None = None, today: dt.date | None = None) -> dict:
+                    catalog: str | None = None, today: dt.date | None = None,
+                    review_timeout: int = 3600, review_mode: Literal["pause", "suspend"] = "pause") -> dict:
     """Render a shot list into ``out_dir/<stem>.mp4`` plus ``<stem>.manifest.json``.
 
     approval: ``all`` renders every final; ``prototype-only`` stops after the prototype edit;
-    ``listed`` renders finals only for the shot ids in ``approve`` (others stay drafts).
+    ``listed`` renders finals only for the shot ids in ``approve`` (others stay drafts);
+    ``review`` pauses for a person's decision in the Prefect UI (see flows/review.py).
     """
     logger = get_run_logger()
     today = today or dt.date.today()
@@ -299,11 +372,13 @@ def render_shotlist(shotlist: str, out_dir: str = "out", approval: Approval = "a
     plan, cat = route.with_options(result_storage=store.results_dir)(loaded, catalog, today)
     for sp in plan.shots:
         logger.info("route %s: %s (draft %s) - %s", sp.shot_id, sp.model, sp.draft_model, sp.reason)
+    plan_table(loaded.stem, plan)
     ids = [s.id for s in loaded.spec.shots]
+    progress = Progress(loaded.stem, len(ids) * (1 if approval == "prototype-only" else 2))
     timeline = build_timeline(loaded.spec)
 
     budget = Budget(plan.budget_usd)
-    drafts = render_tier(loaded, plan, cat, "draft", ids, store, today, budget)
+    drafts = render_tier(loaded, plan, cat, "draft", ids, store, today, budget, progress)
     proto_exp, proto_mix, _ = finish_edit(loaded, timeline, [drafts[i][0] for i in ids], store, "prototype")
     proto = proto_exp.model_dump(mode="json")
     proto["published"] = str(publish(proto_exp.path, out / f"{loaded.stem}.prototype.mp4"))
@@ -313,6 +388,11 @@ def render_shotlist(shotlist: str, out_dir: str = "out", approval: Approval = "a
         unknown = sorted(set(approve or []) - set(ids))
         if unknown:
             raise ValueError(f"--approve names unknown shots: {', '.join(unknown)}")
+    if approval == "review":
+        loaded, plan, cat, drafts, proto, proto_mix, approved = review_loop(
+            loaded, plan, cat, catalog, drafts, proto, proto_mix, store, out, today, budget, progress,
+            timeout=review_timeout, mode=review_mode)
+        timeline = build_timeline(loaded.spec)
     if approval == "prototype-only":
         approved = []
     finals: dict = {}
@@ -320,7 +400,7 @@ def render_shotlist(shotlist: str, out_dir: str = "out", approval: Approval = "a
     mix = proto_mix
     delivered = None
     if approval != "prototype-only":
-        finals = render_tier(loaded, plan, cat, "final", approved, store, today, budget)
+        finals = render_tier(loaded, plan, cat, "final", approved, store, today, budget, progress)
         clips = [finals[i][0] if i in finals else drafts[i][0] for i in ids]
         edit_exp, mix, conformed = finish_edit(loaded, timeline, clips, store, "final")
         edit = edit_exp.model_dump(mode="json")
@@ -331,7 +411,10 @@ def render_shotlist(shotlist: str, out_dir: str = "out", approval: Approval = "a
                               drafts=drafts, finals=finals, approved=approved, edit=edit,
                               prototype=proto, out_dir=out, mix=mix.model_dump(mode="json"),
                               delivered=delivered)
+    manifest["published"] = publish_assets(loaded, store, out, manifest, drafts, finals)
     write_json_atomic(out / f"{loaded.stem}.manifest.json", manifest)
+    links = {"edit (download)": manifest["published"]["edit_url"]} if manifest["published"].get("edit_url") else {}
+    summary(loaded.stem, manifest, out, links)
     logger.info("wrote %s", out / f"{loaded.stem}.manifest.json")
     return manifest
 

@@ -70,7 +70,7 @@ class CountingProvider:
         with self.lock:
             if self.fail_submits > 0:
                 self.fail_submits -= 1
-                self.submits.append(f"FAILED:{request.shot_id}")
+                self.submits.append(f"FAILED:{request.model}:{request.shot_id}")
                 if self.permanent:
                     raise PermanentProviderError(f"invalid parameters for {request.shot_id}")
                 raise TransientProviderError("503 busy")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from reelflow import providers
-from reelflow.errors import PermanentProviderError
+from reelflow.errors import ProviderError
 from reelflow.media.ffmpeg import measure_loudness, moov_before_mdat, probe
 from reelflow.store import sha256_file
 
@@ -169,8 +169,20 @@ def test_faults_are_retried_without_paying_twice(prefect_harness, tmp_path, faul
     assert probe(tmp_path / "out" / "cut.prototype.mp4").frames == 24
 
 
-def test_permanent_error_is_not_retried(prefect_harness, tmp_path):
-    prov = CountingProvider(fail_submits=5, permanent=True)
-    with providers.override("animatic", prov), pytest.raises(PermanentProviderError, match="invalid parameters"):
+def test_permanent_error_is_not_retried_but_falls_back(prefect_harness, tmp_path):
+    prov = CountingProvider(fail_submits=1, permanent=True)
+    with providers.override("animatic", prov):
+        m = render(make_repo(tmp_path, ONE, music=False), tmp_path, approval="prototype-only")
+    # one refused submission for the routed model (not retried), then its first fallback renders
+    assert prov.submits[0].startswith("FAILED:") and len(prov.submits) == 2
+    shot = m["shots"][0]
+    assert shot["draft"]["fallback_from"] == shot["draft_model"]
+    assert "invalid parameters" in shot["draft"]["fallback_reason"]
+
+
+def test_every_model_failing_stops_with_the_reason(prefect_harness, tmp_path):
+    prov = CountingProvider(fail_submits=99, permanent=True)
+    with providers.override("animatic", prov), pytest.raises(ProviderError, match="every model failed.*invalid parameters"):
         render(make_repo(tmp_path, ONE, music=False), tmp_path, approval="prototype-only")
-    assert prov.submits == ["FAILED:solo"]
+    tried = [s.split(":")[1] for s in prov.submits]
+    assert len(tried) == len(set(tried)) >= 2  # each model tried once, none retried

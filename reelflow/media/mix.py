@@ -59,8 +59,9 @@ def _ms(frames: int, fps: int) -> float:
 
 def to_array(seg: AudioSegment) -> np.ndarray:
     seg = seg.set_frame_rate(RATE).set_channels(2).set_sample_width(2)
-    a = np.array(seg.get_array_of_samples(), dtype=np.float64).reshape(-1, 2)
-    return a / 32768.0
+    a = np.frombuffer(seg.raw_data, dtype="<i2").astype(np.float32).reshape(-1, 2)
+    a *= 1.0 / 32768.0  # float32: a 5-minute mix stays small
+    return a
 
 
 def from_array(a: np.ndarray) -> AudioSegment:
@@ -85,7 +86,7 @@ def duck_envelope(n: int, regions: list[tuple[float, float]], duck_db: float,
                   attack: float = 0.15, release: float = 0.35) -> np.ndarray:
     """Gain (linear) per sample: 0 dB outside speech, ``duck_db`` inside, with ramps in dB
     starting ``attack`` s before each region and recovering over ``release`` s after it."""
-    env_db = np.zeros(n)
+    env_db = np.zeros(n, np.float32)
     for start, end in regions:
         a0 = int(max(0.0, start - attack) * RATE)
         a1 = int(start * RATE)
@@ -99,7 +100,7 @@ def duck_envelope(n: int, regions: list[tuple[float, float]], duck_db: float,
         ramp_out = np.clip((r1 - idx) / max(1, r1 - r0), 0, 1)
         seg = duck_db * np.minimum(ramp_in, ramp_out)
         env_db[a0:a0 + len(seg)] = np.minimum(env_db[a0:a0 + len(seg)], seg)
-    return 10 ** (env_db / 20)
+    return np.power(np.float32(10.0), env_db / np.float32(20.0))
 
 
 def merge_regions(regions: list[tuple[float, float]], gap: float = 0.3) -> list[tuple[float, float]]:
@@ -131,16 +132,19 @@ def limit(x: np.ndarray, ceiling_db: float = CEILING_DB, lookahead: float = 0.00
     return x * smooth[:, None]
 
 
-def true_peak_db(x: np.ndarray, oversample: int = 4) -> float:
-    """Inter-sample peak estimate by FFT oversampling (per channel)."""
+def true_peak_db(x: np.ndarray, oversample: int = 4, block: int = RATE * 5) -> float:
+    """Inter-sample peak estimate by FFT oversampling, in overlapping blocks (bounded memory)."""
     if not len(x):
         return float("-inf")
     best = 0.0
-    n = x.shape[0]
-    for ch in range(x.shape[1]):
-        spec = np.fft.rfft(x[:, ch])
-        up = np.fft.irfft(spec, n * oversample) * oversample
-        best = max(best, float(np.max(np.abs(up))))
+    pad = 256
+    for start in range(0, x.shape[0], block):
+        lo, hi = max(0, start - pad), min(x.shape[0], start + block + pad)
+        seg = x[lo:hi]
+        n = seg.shape[0]
+        for ch in range(seg.shape[1]):
+            up = np.fft.irfft(np.fft.rfft(seg[:, ch]), n * oversample) * oversample
+            best = max(best, float(np.max(np.abs(up))))
     return 20 * math.log10(best) if best > 0 else float("-inf")
 
 

@@ -1,0 +1,102 @@
+"""The review gate resumed with typed input, and the artifacts a person watches in the UI."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+from .conftest import make_repo
+
+CUT = """\
+title: Review cut
+output: {resolution: 720p, fps: 24, deliverables: [contact_sheet]}
+shots:
+  - {id: harbor, prompt: Harbor at dawn, duration: 1.5, kind: environment}
+  - {id: tin, prompt: Sardine tin on a crate, duration: 1.5, kind: product}
+"""
+
+
+async def _paused_run(name_prefix: str):
+    from prefect.client.orchestration import get_client
+
+    async with get_client() as client:
+        runs = await client.read_flow_runs(limit=50)
+        for r in runs:
+            if r.name.startswith(name_prefix) and r.state and r.state.is_paused():
+                return r.id
+    return None
+
+
+async def _artifacts(run_id):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    async with get_client() as client:
+        return await client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id])))
+
+
+def wait_paused(prefix: str, timeout: float = 120):
+    end = time.time() + timeout
+    while time.time() < end:
+        rid = asyncio.run(_paused_run(prefix))
+        if rid:
+            return rid
+        time.sleep(0.5)
+    raise AssertionError("the run never paused for review")
+
+
+def test_review_gate_rejects_rewrites_then_approves(prefect_harness, tmp_path, counting_provider):
+    from prefect.flow_runs import resume_flow_run
+
+    from flows.render import render_shotlist
+
+    path = make_repo(tmp_path, CUT, name="review.yaml", music=False)
+    box: dict = {}
+
+    def run():
+        try:
+            box["manifest"] = render_shotlist(str(path), out_dir=str(tmp_path / "out"), approval="review",
+                                              store_dir=str(tmp_path / "store"), review_timeout=120)
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertions below
+            box["error"] = exc
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    rid = wait_paused("review-")
+    assert (tmp_path / "out" / "review.prototype.mp4").is_file()
+    # round 1: rewrite the tin shot's prompt -> it alone is prototyped again
+    resume_flow_run(rid, run_input={"prompts": {"tin": "Sardine tin, top-down, neon light"}, "approve": ["harbor"],
+                                    "reviewer": "qa"})
+    time.sleep(1.0)
+    rid2 = wait_paused("review-")
+    assert rid2 == rid
+    drafts = [s for s in counting_provider.submits if s.startswith("draft:")]
+    assert drafts.count("draft:tin") == 2 and drafts.count("draft:harbor") == 1
+    resume_flow_run(rid, run_input={"approve_all": True, "reviewer": "qa"})
+    t.join(timeout=300)
+    assert "error" not in box, box.get("error")
+    m = box["manifest"]
+    assert m["status"] == "final"
+    tin = next(s for s in m["shots"] if s["id"] == "tin")
+    assert tin["prompt"] == "Sardine tin, top-down, neon light" and tin["used_tier"] == "final"
+
+    arts = asyncio.run(_artifacts(rid))
+    by_key = {a.key: a for a in arts if a.key}
+    assert {"review-plan", "review-progress", "review-summary", "review-review"} <= set(by_key)
+    assert by_key["review-progress"].data == 100
+    assert "Review cut" in by_key["review-summary"].data and "contact sheet" in by_key["review-summary"].data
+    assert "tin" in str(by_key["review-plan"].data)
+
+
+def test_review_timeout_fails_clearly(prefect_harness, tmp_path, counting_provider):
+    import pytest
+
+    from flows.render import render_shotlist
+    from flows.review import ReviewTimeout
+
+    path = make_repo(tmp_path, CUT, name="late.yaml", music=False)
+    with pytest.raises(ReviewTimeout, match="no review within 2s"):
+        render_shotlist(str(path), out_dir=str(tmp_path / "out"), approval="review",
+                        store_dir=str(tmp_path / "store"), review_timeout=2)
