@@ -249,6 +249,39 @@ def render(path: Path,
                   f"{out_dir / (loaded.stem + '.manifest.json')}")
 
 
+@app.command()
+def deploy(pool: str = typer.Option("reelflow-process", help="Work pool (created as a process pool if missing)."),
+           repository: Optional[str] = typer.Option(None, help="Git URL workers clone (default: origin, else this checkout)."),
+           branch: str = typer.Option("main", help="Branch workers render.")):
+    """Register the prefect.yaml deployments (render-shotlist, nightly) with the Prefect server."""
+    import subprocess
+
+    _prefect_env()
+    root = Path(__file__).resolve().parents[1]
+    if repository is None:
+        got = subprocess.run(["git", "-C", str(root), "remote", "get-url", "origin"], capture_output=True, text=True)
+        repository = got.stdout.strip() or root.as_uri()
+    env = {**os.environ, "REELFLOW_GIT_REPOSITORY": repository, "REELFLOW_GIT_BRANCH": branch,
+           "REELFLOW_WORK_POOL": pool}
+    prefect = str(Path(sys.executable).parent / "prefect")
+    inspect = subprocess.run([prefect, "work-pool", "inspect", pool], capture_output=True, text=True, env=env)
+    if inspect.returncode != 0:
+        subprocess.run([prefect, "work-pool", "create", pool, "--type", "process"], check=True, env=env)
+    # per-provider limits shared by every worker (used when REELFLOW_PREFECT_LIMITS=1)
+    for route, info in load_catalog().routes.items():
+        if route == "animatic":
+            continue
+        decay = info.rpm / 60 if info.rpm else 0
+        subprocess.run([prefect, "global-concurrency-limit", "create", f"reelflow-{route}", "--limit",
+                        str(info.concurrency), "--slot-decay-per-second", f"{decay:g}"],
+                       capture_output=True, env=env)
+    r = subprocess.run([prefect, "--no-prompt", "deploy", "--all"], cwd=root, env=env)
+    if r.returncode:
+        raise typer.Exit(r.returncode)
+    out.print(f"deployed render-shotlist and nightly to pool [bold]{pool}[/] from {repository}@{branch}; "
+              f"start a worker: prefect worker start --pool {pool}")
+
+
 def main() -> None:
     app()
 

@@ -84,6 +84,7 @@ def build_manifest(*, loaded: LoadedShotList, plan: Plan, timeline: Timeline, st
         "title": loaded.spec.title,
         "shotlist": rel,
         "commit": loaded.commit,
+        "repo_commit": loaded.repo_commit,
         "rendered_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "output": {
             **({"path": str(Path(edit["published"]).relative_to(out_dir))} if edit else {}),

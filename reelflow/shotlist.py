@@ -260,7 +260,8 @@ class LoadedShotList(BaseModel):
     path: Path
     repo_root: Path
     lines: dict[str, int]  # "shots.0.duration" -> line number
-    commit: str | None = None
+    commit: str | None = None  # last commit that changed the shot list ("+dirty": edited since)
+    repo_commit: str | None = None  # HEAD of its repository when loaded ("+dirty" likewise)
 
     @property
     def stem(self) -> str:
@@ -309,6 +310,21 @@ def git_commit(path: Path) -> str | None:
             if dirty:
                 commit += "+dirty"
         return commit
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def head_commit(path: Path) -> str | None:
+    """HEAD of the repository holding ``path``, marked +dirty when the file has local edits."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=path.parent, capture_output=True,
+                              text=True, timeout=10).stdout.strip() or None
+        if head:
+            dirty = subprocess.run(["git", "status", "--porcelain", "--", path.name], cwd=path.parent,
+                                   capture_output=True, text=True, timeout=10).stdout.strip()
+            if dirty:
+                head += "+dirty"
+        return head
     except (OSError, subprocess.SubprocessError):
         return None
 
@@ -549,7 +565,7 @@ def load_shotlist(path: str | Path, *, check_files: bool = True) -> LoadedShotLi
     if problems:
         raise ShotListError(problems)
     return LoadedShotList(spec=spec, path=path.resolve(), repo_root=root, lines=lines,
-                          commit=git_commit(path.resolve()))
+                          commit=git_commit(path.resolve()), repo_commit=head_commit(path.resolve()))
 
 
 def json_schema() -> dict[str, Any]:

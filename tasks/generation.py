@@ -71,8 +71,23 @@ def generation_request(loaded: LoadedShotList, shot_id: str, spec: RenderSpec,
 def generate(request: GenerationRequest, route: str, store_root: str, cost_usd: float,
              notes: list[str], concurrency: int) -> ClipResult:
     provider = providers.get(route)
-    return generate_clip(request, provider, Store(store_root), cost_usd=cost_usd,
-                         notes=tuple(notes), concurrency=concurrency)
+    with prefect_limit(route):
+        return generate_clip(request, provider, Store(store_root), cost_usd=cost_usd,
+                             notes=tuple(notes), concurrency=concurrency)
+
+
+def prefect_limit(route: str):
+    """Across workers and machines: the Prefect global concurrency limit `reelflow-<route>`
+    (created by `reelflow deploy` from the catalog) when REELFLOW_PREFECT_LIMITS=1. Within one
+    process the per-provider semaphore and rate limiter always apply."""
+    import contextlib
+    import os
+
+    if os.environ.get("REELFLOW_PREFECT_LIMITS") != "1" or route == "animatic":
+        return contextlib.nullcontext()
+    from prefect.concurrency.sync import concurrency
+
+    return concurrency(f"reelflow-{route}", occupy=1, strict=True)
 
 
 def stored_clip_exists(request: GenerationRequest, route: str, store_root: str) -> bool:

@@ -107,7 +107,7 @@ class Fake:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 if u.path.startswith("/files/"):
-                    return self.send_video(fake.take("download"))
+                    return self.send_video()
                 if not fake.authorized(self.headers):
                     fake.auth_failures += 1
                     return self.send_json(401, fake.error_body(401, "invalid credentials"))
@@ -145,15 +145,17 @@ class Fake:
             def send_json(self, status: int, obj, headers: dict | None = None):
                 self.send_raw(status, json.dumps(obj).encode(), "application/json", headers)
 
-            def send_video(self, action=None):
-                data = fake.video
-                with fake.lock:
-                    fake.downloads += 1
-                if action == "truncate":
-                    data = data[: len(data) // 3]
-                self.send_raw(200, data, "video/mp4")
+            def send_video(self):
+                self.send_raw(200, fake.payload(), "video/mp4")
 
         return Handler
+
+    def payload(self) -> bytes:
+        """The video bytes for one download, truncated when a "truncate" fault is queued."""
+        action = self.take("download")
+        with self.lock:
+            self.downloads += 1
+        return self.video[: len(self.video) // 3] if action == "truncate" else self.video
 
     def take(self, op: str):
         with self.lock:
@@ -374,12 +376,7 @@ class FakeOpenAI(Fake):
             if job not in self.jobs:
                 return h.send_json(404, self.error_body(404, "video not found"))
             if len(parts) == 4 and parts[3] == "content":
-                data = self.video
-                action = self.take("download")
-                with self.lock:
-                    self.downloads += 1
-                if action == "truncate":
-                    data = data[: len(data) // 3]
+                data = self.payload()
                 return h.send_raw(200, data, "video/mp4")
             state = self.jobs[job].get("final") or self.advance(job)
             if state in ("done", "failed", "rejected"):
@@ -438,12 +435,7 @@ class FakeVertex(Fake):
                     "@type": "type.googleapis.com/cloud.ai.large_models.vision.GenerateVideoResponse",
                     "raiMediaFilteredCount": 1,
                     "raiMediaFilteredReasons": ["The prompt could not be submitted: safety filter"]}})
-            data = self.video
-            action = self.take("download")
-            with self.lock:
-                self.downloads += 1
-            if action == "truncate":
-                data = data[: len(data) // 3]
+            data = self.payload()
             return h.send_json(200, {"name": name, "done": True, "response": {
                 "@type": "type.googleapis.com/cloud.ai.large_models.vision.GenerateVideoResponse",
                 "videos": [{"bytesBase64Encoded": base64.b64encode(data).decode(), "mimeType": "video/mp4"}],

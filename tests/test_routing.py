@@ -134,8 +134,13 @@ def test_route_resolution_without_keys_falls_back_to_animatic():
     assert res.route == "animatic"
     assert res.note.startswith("intended veo-3.1, rendered animatic: no GOOGLE_API_KEY")
     res = resolve_route("kling-3.0", CAT, TODAY, environ={"FAL_KEY": "k"})
-    assert res.route == "animatic" and "no adapter for fal" in res.note
-    assert "k" not in res.note.split(": ", 1)[1].replace("kling", "")  # never echoes a key
+    assert (res.route, res.route_model, res.note) == ("fal", "fal-ai/kling-video/v3/pro/text-to-video", None)
+    both = {"FAL_KEY": "k", "KLING_ACCESS_KEY": "a", "KLING_SECRET_KEY": "s"}
+    assert resolve_route("kling-3.0", CAT, TODAY, environ=both).route == "kling"  # official first
+    assert resolve_route("kling-3.0", CAT, TODAY, environ={"KLING_ACCESS_KEY": "a"}).route == "animatic"
+    # the Gemini API route of Veo is retired: a Gemini key alone does not reach Veo
+    gem = resolve_route("veo-3.1", CAT, TODAY, environ={"GEMINI_API_KEY": "g"})
+    assert gem.route == "animatic" and "GEMINI" not in gem.note
 
 
 def test_catalog_overlay_adds_a_model(tmp_path):

@@ -35,19 +35,44 @@ def secret_block_name(env: str) -> str:
     return "reelflow-" + env.lower().replace("_", "-")
 
 
+_SECRETS: dict[str, str | None] = {}
+_SECRETS_LOCK = threading.Lock()
+
+
 def credential(env: str) -> str | None:
-    """The key from the environment, else from a Prefect Secret block named reelflow-<env>."""
+    """The key from the environment, else from a Prefect Secret block named reelflow-<env>.
+
+    Blocks are looked up only against a configured Prefect server (PREFECT_API_URL), never by
+    starting a temporary one, and each name once per process."""
     value = os.environ.get(env)
     if value:
         return value
-    if os.environ.get("REELFLOW_SECRET_BLOCKS", "1") == "0":
+    if os.environ.get("REELFLOW_SECRET_BLOCKS", "1") == "0" or not _prefect_api_configured():
         return None
-    try:
-        from prefect.blocks.system import Secret
+    with _SECRETS_LOCK:
+        if env not in _SECRETS:
+            try:
+                from prefect.blocks.system import Secret
 
-        return str(Secret.load(secret_block_name(env), _sync=True).get())  # type: ignore[call-arg]
-    except Exception:  # noqa: BLE001 - no server, no block: simply not configured
-        return None
+                _SECRETS[env] = str(Secret.load(secret_block_name(env), _sync=True).get())  # type: ignore[call-arg]
+            except Exception:  # noqa: BLE001 - no block: simply not configured
+                _SECRETS[env] = None
+        return _SECRETS[env]
+
+
+def _prefect_api_configured() -> bool:
+    import sys
+
+    if os.environ.get("PREFECT_API_URL"):
+        return True
+    if "prefect" not in sys.modules:  # a CLI that never imported Prefect has no server to ask
+        return False
+    try:
+        from prefect.settings import get_current_settings
+
+        return bool(get_current_settings().api.url)
+    except Exception:  # noqa: BLE001
+        return False
 
 
 def require(provider: str, env: str) -> str:
