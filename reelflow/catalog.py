@@ -66,7 +66,7 @@ class ModelSpec(Frozen):
     id: str
     name: str
     family: str
-    tier: Literal["draft", "final"]
+    tier: Literal["draft", "final", "upscale"]
     draft: str | None = None
     auto_route: bool = True
     durations: list[int] | DurationRange

@@ -123,8 +123,13 @@ def upscale(path: str, sha256: str, size: tuple[int, int], fit: str, backend: st
             part.replace(dest)
         return Media(path=str(dest), sha256=sha256_file(dest), width=plan.width, height=plan.height,
                      fps=info.fps or 0, upscaled=True, backend="realesrgan")
-    raise MediaError(f"upscale backend '{backend}' is not available in this version "
-                     f"(use lanczos, realesrgan or none)")
+    if backend == "cloud":
+        from reelflow.cloud_upscale import upscale_cloud
+
+        clip = upscale_cloud(Path(path), sha256, plan.width, plan.height, Store(store_root))
+        return Media(path=clip.path, sha256=clip.sha256, width=clip.width, height=clip.height,
+                     fps=clip.fps, upscaled=True, backend="cloud")
+    raise MediaError(f"unknown upscale backend '{backend}' (use lanczos, realesrgan, cloud or none)")
 
 
 # ---------------------------------------------------------------- conform

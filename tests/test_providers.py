@@ -193,3 +193,29 @@ def test_rate_limit_spaces_requests(cloud, monkeypatch):
         providers.get("replicate").submit(req)
     assert time.perf_counter() - t >= 0.9
     assert fake.submissions == 5
+
+
+def test_cloud_upscale_goes_through_the_provider_layer(prefect_harness, cloud, tmp_path):
+    """`upscale: cloud` sends the clip to Topaz on fal, once: a second call is a store hit."""
+    from tasks.finishing import upscale, upscale_key_parts
+    from reelflow.store import sha256_file
+
+    fake, _ = cloud("fal")
+    src = tmp_path / "small.mp4"
+    run_ffmpeg(["-f", "lavfi", "-i", "testsrc2=s=640x360:r=24:d=2", "-pix_fmt", "yuv420p", str(src)], what="src")
+    sha = sha256_file(src)
+    store = tmp_path / "store"
+
+    def run():
+        return upscale.with_options(result_storage=store / "prefect-results", refresh_cache=True)(
+            path=str(src), sha256=sha, size=(1920, 1080), fit="crop", backend="cloud", store_root=str(store),
+            key_parts=upscale_key_parts(sha, (1920, 1080), "crop", "cloud"))
+
+    media = run()
+    assert media.upscaled and media.backend == "cloud" and Path(media.path).is_file()
+    (job,) = fake.jobs.values()
+    assert job["endpoint"] == "fal-ai/topaz/upscale/video"
+    assert job["body"]["upscale_factor"] == 3.0 and job["body"]["H264_output"] is True
+    assert job["body"]["video_url"].startswith("data:video/mp4;base64,")
+    again = run()
+    assert again.path == media.path and fake.submissions == 1  # never paid twice

@@ -44,9 +44,11 @@ class GenerationRequest(BaseModel):
     dialogue: tuple[DialogueCue, ...] = ()
     image_sha256: str | None = None  # content hash of the reference image (the path may move)
     image_path: str | None = None
+    video_sha256: str | None = None  # video-to-video jobs (cloud upscale): the source's hash
+    video_path: str | None = None
 
     def key_fields(self) -> dict:
-        data = self.model_dump(mode="json", exclude={"image_path"})
+        data = self.model_dump(mode="json", exclude={"image_path", "video_path"})
         return data
 
 

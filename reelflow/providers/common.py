@@ -207,8 +207,16 @@ def image_data_url(req: GenerationRequest) -> str | None:
     return f"data:{mime};base64,{base64.b64encode(data).decode()}"
 
 
+def video_data_url(req: GenerationRequest) -> str | None:
+    if not req.video_path:
+        return None
+    return f"data:video/mp4;base64,{base64.b64encode(Path(req.video_path).read_bytes()).decode()}"
+
+
 def template_vars(req: GenerationRequest) -> dict[str, Any]:
     return {
+        "video": video_data_url(req), "upscale_factor": req.route_params.get("upscale_factor"),
+        "target_height": req.height,
         "prompt": req.prompt, "negative_prompt": req.negative_prompt, "seconds": req.seconds,
         "aspect": req.aspect, "resolution": min(req.width, req.height), "width": req.width,
         "height": req.height, "fps": req.fps, "audio": req.audio, "seed": req.seed,

@@ -1,0 +1,44 @@
+"""`upscale: cloud`: a super-resolution model on an aggregator (Topaz on fal or Replicate),
+through the same provider layer as generation: job ids in the ledger before polling, verified
+download, content-keyed cache, never paid twice."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+from pathlib import Path
+
+from . import providers
+from .catalog import load_catalog
+from .errors import MediaError
+from .generate import ClipResult, generate_clip
+from .media.ffmpeg import probe
+from .providers.base import GenerationRequest
+from .store import Store
+
+DEFAULT_MODEL = "topaz-video-upscale"
+
+
+def upscale_cloud(src: Path, src_sha: str, width: int, height: int, store: Store,
+                  model_id: str | None = None, today: dt.date | None = None) -> ClipResult:
+    catalog = load_catalog()
+    model_id = model_id or os.environ.get("REELFLOW_CLOUD_UPSCALER", DEFAULT_MODEL)
+    model = catalog.get(model_id)
+    res = providers.resolve_route(model_id, catalog, today or dt.date.today())
+    if res.route == "animatic":
+        raise MediaError(f"cloud upscale with {model_id}: no route configured ({res.note}); "
+                         f"set FAL_KEY or REPLICATE_API_TOKEN, or use upscale: lanczos")
+    info = probe(src, count_frames=False)
+    sw, sh = info.display_size
+    factor = round(max(width / sw, height / sh), 3)
+    seconds = max(1, math.floor(info.duration))
+    request = GenerationRequest(
+        shot_id=f"upscale-{src_sha[:12]}", prompt="video upscale", kind="upscale", camera="static",
+        model=model_id, route_model=res.route_model,
+        route_params={**(res.params or {}), "upscale_factor": factor}, tier="final", seed=0,
+        seconds=seconds, width=width, height=height, fps=int(round(info.fps or 24)),
+        aspect=f"{width}:{height}", audio=info.has_audio, video_sha256=src_sha, video_path=str(src))
+    cost = round(seconds * model.price(min(width, height)), 4)
+    return generate_clip(request, providers.get(res.route), store, cost_usd=cost,
+                         notes=(f"upscaled x{factor:g} by {model_id} on {res.route}",))
