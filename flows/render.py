@@ -48,10 +48,19 @@ def default_store(loaded: LoadedShotList) -> Path:
 
 
 def _run_name() -> str:
+    """<shot list>@<commit>-<time>: the UI lists runs by what and which version they rendered."""
+    import subprocess
+
     from prefect.runtime import flow_run
 
     p = flow_run.parameters or {}
-    return f"{Path(str(p.get('shotlist', 'shotlist'))).stem}-{dt.datetime.now():%Y%m%d-%H%M%S}"
+    path = Path(str(p.get("shotlist", "shotlist")))
+    try:
+        commit = subprocess.run(["git", "-C", str(path.parent if str(path.parent) else "."), "rev-parse",
+                                 "--short=8", "HEAD"], capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        commit = ""
+    return f"{path.stem}{'@' + commit if commit else ''}-{dt.datetime.now():%Y%m%d-%H%M%S}"
 
 
 class Budget:
@@ -352,8 +361,22 @@ def review_loop(loaded, plan, cat, catalog_path, drafts, proto, proto_mix, store
     raise ReviewTimeout("ten review rounds without a decision")
 
 
-@flow(name="render-shotlist", flow_run_name=_run_name,
-      task_runner=ThreadPoolTaskRunner(max_workers=4), log_prints=True)
+def task_runner():
+    """Threads by default (renders wait on providers and ffmpeg). REELFLOW_DASK_ADDRESS fans
+    tasks out to a Dask cluster (prefect-dask); REELFLOW_DASK_WORKERS=N starts a local one."""
+    address, workers = os.environ.get("REELFLOW_DASK_ADDRESS"), os.environ.get("REELFLOW_DASK_WORKERS")
+    if address or workers:
+        from prefect_dask import DaskTaskRunner
+
+        if address:
+            return DaskTaskRunner(address=address)
+        return DaskTaskRunner(cluster_kwargs={"n_workers": int(workers), "threads_per_worker": 2,
+                                              "processes": True, "host": "127.0.0.1",
+                                              "dashboard_address": None})
+    return ThreadPoolTaskRunner(max_workers=int(os.environ.get("REELFLOW_THREADS", "4")))
+
+
+@flow(name="render-shotlist", flow_run_name=_run_name, task_runner=task_runner(), log_prints=True)
 def render_shotlist(shotlist: str, out_dir: str = "out", approval: Approval = "all",
                     approve: list[str] | None = None, store_dir: str | None = None,
                     catalog: str | None = None, today: dt.date | None = None,

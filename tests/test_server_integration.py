@@ -61,7 +61,9 @@ def wait_http(url: str, timeout: float = 90) -> None:
 def postgres(tmp_path_factory):
     if not (PG_BIN / "initdb").exists():
         pytest.fail("PostgreSQL 15 server binaries missing: .ci/run installs postgresql")
-    base = tmp_path_factory.mktemp("pg")
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(prefix="reelflow-pg-"))  # pytest's tmp is root-only; postgres needs in
     data, sock = base / "data", base / "sock"
     sock.mkdir()
     shutil.chown(base, "postgres")
@@ -79,6 +81,7 @@ def postgres(tmp_path_factory):
     su(f"psql -h {sock} -p {port} -c 'create database prefect'")
     yield f"postgresql+asyncpg://postgres:pgpass@127.0.0.1:{port}/prefect"
     su(f"{PG_BIN}/pg_ctl -D {data} -m fast stop")
+    shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -212,8 +215,11 @@ def test_deployments_on_workers_with_review_s3_and_ui(server, s3rver, tmp_path):
         assert any("rendering shotlists/tiny/tiny.yaml (never rendered)" in log.message for log in logs)
 
         shot = tmp_path / "ui.png"
-        _screenshot(api.removesuffix("/api") + f"/runs/flow-run/{run.id}", shot, tmp_path)
+        page = api.removesuffix("/api") + f"/runs/flow-run/{run.id}"
+        dom = _screenshot(page, shot, tmp_path)
         assert shot.stat().st_size > 20_000
+        commit = git(work, "rev-parse", "--short=8", "HEAD")
+        assert f"tiny@{commit}" in dom and "Completed" in dom and "tiny-summary" in dom
     finally:
         for w in workers:
             os.killpg(w.pid, signal.SIGTERM)
@@ -221,11 +227,15 @@ def test_deployments_on_workers_with_review_s3_and_ui(server, s3rver, tmp_path):
             w.wait(30)
 
 
-def _screenshot(url: str, dest: Path, tmp: Path) -> None:
+def _screenshot(url: str, dest: Path, tmp: Path) -> str:
+    """A PNG of the page in headless Chromium; returns the rendered DOM to assert on."""
     exe = shutil.which("chromium") or shutil.which("chromium-browser")
     if exe is None:
         pytest.fail("chromium missing: .ci/run installs it")
-    subprocess.run([exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-                    f"--user-data-dir={tmp / 'chrome'}", "--window-size=1440,900", "--virtual-time-budget=15000",
-                    f"--screenshot={dest}", url], check=True, capture_output=True, timeout=120)
+    common = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+              "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+              "--window-size=1440,900", "--virtual-time-budget=15000"]
+    subprocess.run([*common, f"--user-data-dir={tmp / 'chrome1'}", f"--screenshot={dest}", url],
+                   check=True, capture_output=True, timeout=120)
+    return subprocess.run([*common, f"--user-data-dir={tmp / 'chrome2'}", "--dump-dom", url],
+                          check=True, capture_output=True, text=True, timeout=120).stdout
