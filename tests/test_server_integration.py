@@ -151,84 +151,113 @@ def wait_state(api: str, run_id, want: set[str], timeout: float = 300):
     raise AssertionError(f"run {run_id} still {state.name if state else None} after {timeout}s")
 
 
-def test_deployments_on_workers_with_review_s3_and_ui(server, s3rver, tmp_path):
+LONG = """\
+title: Long
+output: {resolution: 720p, fps: 24, deliverables: []}
+shots:
+  - {id: a1, prompt: Harbor at dawn, duration: 3, kind: environment}
+  - {id: a2, prompt: Market at night, duration: 3, kind: environment}
+  - {id: a3, prompt: Desert at noon, duration: 3, kind: environment}
+  - {id: a4, prompt: Forest in fog, duration: 3, kind: environment}
+"""
+
+
+def start_worker(name: str, env: dict, cwd: Path) -> subprocess.Popen:
+    return subprocess.Popen([str(BIN / "prefect"), "worker", "start", "--pool", "itest", "--name", name],
+                            cwd=cwd, env=env, stdout=open(cwd / f"{name}.log", "w"), stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
+def stop(proc: subprocess.Popen, sig=signal.SIGTERM) -> None:
+    try:
+        os.killpg(proc.pid, sig)
+    except ProcessLookupError:
+        pass
+    proc.wait(30)
+
+
+@pytest.fixture(scope="module")
+def cluster(server, s3rver, tmp_path_factory):
+    """This project at HEAD (+ test shot lists) in a bare git repo, deployed from prefect.yaml
+    onto a process pool served by two workers sharing one store."""
     api, home = server
-    # a repository the workers clone: this project at HEAD plus a tiny shot list
-    work = tmp_path / "work"
-    git(tmp_path, "clone", "-q", str(ROOT), str(work))
+    tmp = tmp_path_factory.mktemp("cluster")
+    work = tmp / "work"
+    git(tmp, "clone", "-q", str(ROOT), str(work))
     (work / "shotlists" / "tiny").mkdir(parents=True)
     (work / "shotlists" / "tiny" / "tiny.yaml").write_text(TINY)
+    (work / "shotlists" / "long").mkdir(parents=True)
+    (work / "shotlists" / "long" / "long.yaml").write_text(LONG)
     git(work, "add", ".")
-    git(work, "commit", "-qm", "tiny shot list")
-    bare = tmp_path / "bare.git"
-    git(tmp_path, "clone", "-q", "--bare", str(work), str(bare))
-
+    git(work, "commit", "-qm", "test shot lists")
+    bare = tmp / "bare.git"
+    git(tmp, "clone", "-q", "--bare", str(work), str(bare))
     env = {**os.environ, "PREFECT_API_URL": api, "PREFECT_HOME": str(home), "PREFECT_LOGGING_LEVEL": "INFO",
            "REELFLOW_GIT_REPOSITORY": bare.as_uri(), "REELFLOW_GIT_BRANCH": "main", "REELFLOW_WORK_POOL": "itest",
            "REELFLOW_S3_BUCKET": "reelflow", "REELFLOW_S3_ENDPOINT": s3rver, "REELFLOW_S3_CHECKSUMS": "0",
            "AWS_ACCESS_KEY_ID": "S3RVER", "AWS_SECRET_ACCESS_KEY": "S3RVER",
-           "REELFLOW_STORE": str(tmp_path / "shared-store"), "PATH": f"{BIN}:{os.environ['PATH']}"}
+           "REELFLOW_STORE": str(tmp / "shared-store"), "PATH": f"{BIN}:{os.environ['PATH']}"}
     subprocess.run([str(BIN / "reelflow"), "deploy", "--pool", "itest", "--repository", bare.as_uri()],
                    cwd=work, env=env, check=True, capture_output=True, timeout=180)
-    workers = [subprocess.Popen([str(BIN / "prefect"), "worker", "start", "--pool", "itest", "--name", f"w{i}"],
-                                cwd=tmp_path, env=env, stdout=open(tmp_path / f"w{i}.log", "w"),
-                                stderr=subprocess.STDOUT, start_new_session=True) for i in (1, 2)]
-    try:
-        deps = call(api, lambda c: c.read_deployments())
-        assert {d.name for d in deps} >= {"render-shotlist", "nightly"}
-        nightly_dep = next(d for d in deps if d.name == "nightly")
-        assert nightly_dep.schedules and "0 2 * * *" in str(nightly_dep.schedules[0].schedule)
-
-        # the review gate, resumed with typed input
-        render_dep = next(d for d in deps if d.name == "render-shotlist")
-        run = call(api, lambda c: c.create_flow_run_from_deployment(
-            render_dep.id, parameters={"shotlist": "shotlists/tiny/tiny.yaml", "approval": "review",
-                                       "review_timeout": 600}))
-        wait_state(api, run.id, {"PAUSED", "Paused"}, 300)
-        from prefect.flow_runs import resume_flow_run
-        from prefect.settings import PREFECT_API_URL, temporary_settings
-
-        with temporary_settings(updates={PREFECT_API_URL: api}):
-            resume_flow_run(run.id, run_input={"approve_all": True, "reviewer": "ci"})
-        wait_state(api, run.id, {"COMPLETED"}, 300)
-
-        # artifacts through the client, and the edit fetched from S3 by its presigned link
-        from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
-
-        arts = call(api, lambda c: c.read_artifacts(
-            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run.id]))))
-        keys = {a.key: a for a in arts if a.key}
-        assert {"tiny-plan", "tiny-progress", "tiny-review", "tiny-summary"} <= set(keys)
-        link = re.search(r"\[edit \(download\)\]\((http[^)]+)\)", keys["tiny-summary"].data).group(1)
-        edit = tmp_path / "edit.mp4"
-        with urllib.request.urlopen(link) as r:
-            edit.write_bytes(r.read())
-        info = probe(edit)
-        assert (info.width, info.height, info.frames) == (1280, 720, 72 - 12) and info.has_audio
-
-        # the nightly deployment: the tiny list was rendered from this commit, so nothing to do;
-        # then the same list is new to the nightly's own out folder
-        nrun = call(api, lambda c: c.create_flow_run_from_deployment(
-            nightly_dep.id, parameters={"shotlists": "shotlists/tiny", "out_dir": "out-nightly"}))
-        wait_state(api, nrun.id, {"COMPLETED"}, 300)
-        logs = call(api, lambda c: c.read_logs(limit=200))
-        assert any("rendering shotlists/tiny/tiny.yaml (never rendered)" in log.message for log in logs)
-
-        shot = tmp_path / "ui.png"
-        page = api.removesuffix("/api") + f"/runs/flow-run/{run.id}"
-        dom = _screenshot(page, shot, tmp_path)
-        assert shot.stat().st_size > 20_000
-        commit = git(work, "rev-parse", "--short=8", "HEAD")
-        assert f"tiny@{commit}" in dom and "Completed" in dom and "tiny-summary" in dom
-    finally:
-        for w in workers:
-            os.killpg(w.pid, signal.SIGTERM)
-        for w in workers:
-            w.wait(30)
+    workers = {f"w{i}": start_worker(f"w{i}", env, tmp) for i in (1, 2)}
+    yield {"api": api, "env": env, "work": work, "tmp": tmp, "workers": workers}
+    for w in workers.values():
+        stop(w)
 
 
-def _screenshot(url: str, dest: Path, tmp: Path) -> str:
-    """A PNG of the page in headless Chromium; returns the rendered DOM to assert on."""
+def test_deployments_on_workers_with_review_s3_and_ui(cluster, tmp_path):
+    api, work = cluster["api"], cluster["work"]
+    deps = call(api, lambda c: c.read_deployments())
+    assert {d.name for d in deps} >= {"render-shotlist", "nightly"}
+    nightly_dep = next(d for d in deps if d.name == "nightly")
+    assert nightly_dep.schedules and "0 2 * * *" in str(nightly_dep.schedules[0].schedule)
+
+    # the review gate, resumed with typed input
+    render_dep = next(d for d in deps if d.name == "render-shotlist")
+    run = call(api, lambda c: c.create_flow_run_from_deployment(
+        render_dep.id, parameters={"shotlist": "shotlists/tiny/tiny.yaml", "approval": "review",
+                                   "review_timeout": 600}))
+    wait_state(api, run.id, {"PAUSED", "Paused"}, 300)
+    from prefect.flow_runs import resume_flow_run
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings(updates={PREFECT_API_URL: api}):
+        resume_flow_run(run.id, run_input={"approve_all": True, "reviewer": "ci"})
+    wait_state(api, run.id, {"COMPLETED"}, 300)
+
+    # artifacts through the client, and the edit fetched from S3 by its presigned link
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    arts = call(api, lambda c: c.read_artifacts(
+        artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run.id]))))
+    keys = {a.key: a for a in arts if a.key}
+    assert {"tiny-plan", "tiny-progress", "tiny-review", "tiny-summary"} <= set(keys)
+    link = re.search(r"\[edit \(download\)\]\((http[^)]+)\)", keys["tiny-summary"].data).group(1)
+    edit = tmp_path / "edit.mp4"
+    with urllib.request.urlopen(link) as r:
+        edit.write_bytes(r.read())
+    info = probe(edit)
+    assert (info.width, info.height, info.frames) == (1280, 720, 72 - 12) and info.has_audio
+
+    # the nightly deployment: the tiny list was rendered from this commit, so nothing to do;
+    # then the same list is new to the nightly's own out folder
+    nrun = call(api, lambda c: c.create_flow_run_from_deployment(
+        nightly_dep.id, parameters={"shotlists": "shotlists/tiny", "out_dir": "out-nightly"}))
+    wait_state(api, nrun.id, {"COMPLETED"}, 300)
+    logs = call(api, lambda c: c.read_logs(limit=200))
+    assert any("rendering shotlists/tiny/tiny.yaml (never rendered)" in log.message for log in logs)
+
+    shot = tmp_path / "ui.png"
+    page = api.removesuffix("/api") + f"/runs/flow-run/{run.id}"
+    _screenshot(page, shot, tmp_path)
+    assert shot.stat().st_size > 20_000  # a rendered page, not a blank one (a few KB)
+    commit = git(work, "rev-parse", "--short=8", "HEAD")
+    named = call(api, lambda c: c.read_flow_run(run.id)).name
+    assert named.startswith(f"tiny@{commit}-")  # runs are named after the shot list and commit
+
+
+def _screenshot(url: str, dest: Path, tmp: Path) -> None:
+    """A PNG of the run's page in the Prefect UI, rendered by headless Chromium."""
     exe = shutil.which("chromium") or shutil.which("chromium-browser")
     if exe is None:
         pytest.fail("chromium missing: .ci/run installs it")
@@ -237,5 +266,46 @@ def _screenshot(url: str, dest: Path, tmp: Path) -> str:
               "--window-size=1440,900", "--virtual-time-budget=15000"]
     subprocess.run([*common, f"--user-data-dir={tmp / 'chrome1'}", f"--screenshot={dest}", url],
                    check=True, capture_output=True, timeout=120)
-    return subprocess.run([*common, f"--user-data-dir={tmp / 'chrome2'}", "--dump-dom", url],
-                          check=True, capture_output=True, text=True, timeout=120).stdout
+
+
+def test_killing_a_worker_mid_run_loses_nothing_and_repays_nothing(cluster):
+    api, tmp, env = cluster["api"], cluster["tmp"], cluster["env"]
+    jobs = tmp / "shared-store" / "jobs"
+    deps = call(api, lambda c: c.read_deployments())
+    dep = next(d for d in deps if d.name == "render-shotlist")
+    params = {"shotlist": "shotlists/long/long.yaml", "approval": "all"}
+    run = call(api, lambda c: c.create_flow_run_from_deployment(dep.id, parameters=params))
+    end = time.time() + 300
+
+    def done_jobs() -> dict[str, dict]:
+        out = {}
+        for p in jobs.glob("*.json") if jobs.is_dir() else []:
+            try:
+                data = json.loads(p.read_text())
+            except ValueError:
+                continue
+            if data.get("state") == "downloaded" and data.get("shot_id", "").startswith("a"):
+                out[p.stem] = data
+        return out
+
+    while len(done_jobs()) < 3 and time.time() < end:
+        time.sleep(0.3)
+    before = done_jobs()
+    assert len(before) >= 3, "the run never got going"
+    # crash: kill both workers and every flow-run process they started, mid-run
+    for w in cluster["workers"].values():
+        stop(w, signal.SIGKILL)
+    subprocess.run(["pkill", "-9", "-f", "prefect.engine"], capture_output=True)
+    cluster["workers"]["w3"] = start_worker("w3", env, tmp)
+    rerun = call(api, lambda c: c.create_flow_run_from_deployment(dep.id, parameters=params))
+    wait_state(api, rerun.id, {"COMPLETED"}, 400)
+    after = {k: v for k, v in done_jobs().items()}
+    for key, job in before.items():  # every clip finished before the crash: never submitted again
+        assert after[key]["submitted_at"] == job["submitted_at"] and after[key]["job_id"] == job["job_id"]
+    assert len(after) == 8  # four shots, draft + final: one paid job each, nothing lost
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    arts = call(api, lambda c: c.read_artifacts(
+        artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[rerun.id]))))
+    summary = next(a for a in arts if a.key == "long-summary").data
+    assert "# Long" in summary and "long.mp4" in summary
