@@ -43,6 +43,13 @@ from tasks.generation import generate, generation_request, load, route, stored_c
 Approval = Literal["all", "prototype-only", "listed", "review"]
 
 
+def results_storage(store: Store):
+    """Where Prefect persists task results (the task cache): the store's folder, or a storage
+    block such as an S3 bucket (REELFLOW_RESULT_STORAGE=s3-bucket/<name>, prefect-aws) so the
+    cache lives in S3 for every worker that shares the store path."""
+    return os.environ.get("REELFLOW_RESULT_STORAGE") or store.results_dir
+
+
 def default_store(loaded: LoadedShotList) -> Path:
     return Path(os.environ.get("REELFLOW_STORE") or loaded.repo_root / ".reelflow")
 
@@ -96,7 +103,7 @@ def _submit(loaded: LoadedShotList, catalog: Catalog, spec: RenderSpec, shot_id:
         retries=policy.retries,
         retry_delay_seconds=exponential_backoff(policy.base_delay),
         retry_jitter_factor=policy.jitter,
-        result_storage=store.results_dir,
+        result_storage=results_storage(store),
         refresh_cache=not cached,
     )
     return task.submit(request=request, route=res.route, store_root=str(store.root), cost_usd=billable,
@@ -182,7 +189,7 @@ def conform_all(loaded: LoadedShotList, timeline: Timeline, clips: list[ClipResu
         fit, backend = spec.fit_for(shot), spec.upscaler_for(shot)
         parts = upscale_key_parts(clip.sha256, size, fit, backend)
         ups.append(upscale.with_options(task_run_name=f"upscale-{label}-{clip.shot_id}",
-                                        result_storage=store.results_dir,
+                                        result_storage=results_storage(store),
                                         refresh_cache=not Path(clip.path).is_file())
                    .submit(path=clip.path, sha256=clip.sha256, size=size, fit=fit, backend=backend,
                            store_root=root, key_parts=parts))
@@ -194,7 +201,7 @@ def conform_all(loaded: LoadedShotList, timeline: Timeline, clips: list[ClipResu
         parts = conform_key_parts(media.sha256, media.filter, size, fps, tclip.frames, fit, focus)
         fresh = store.derived(_key(parts), ".wav").is_file() and Path(media.path).is_file()
         futs.append(conform_shot.with_options(task_run_name=f"conform-{label}-{clip.shot_id}",
-                                              result_storage=store.results_dir, refresh_cache=not fresh)
+                                              result_storage=results_storage(store), refresh_cache=not fresh)
                     .submit(shot_id=clip.shot_id, media=media, size=size, fps=fps, frames=tclip.frames,
                             fit=fit, focus=focus, store_root=root, key_parts=parts))
     conformed = [f.result() for f in futs]
@@ -215,7 +222,7 @@ def mix_for(loaded: LoadedShotList, timeline: Timeline, conformed: list[Conforme
              spec.output.loudness_lufs]
     k = _key(parts)
     fresh = store.derived(k, ".wav").is_file() and store.derived(k, ".mix.json").is_file()
-    return mix_audio.with_options(task_run_name=f"mix-{label}", result_storage=store.results_dir,
+    return mix_audio.with_options(task_run_name=f"mix-{label}", result_storage=results_storage(store),
                                   refresh_cache=not fresh)(
         timeline=timeline, sounds=sounds, bed=spec.audio, music=music,
         target_lufs=spec.output.loudness_lufs, store_root=str(store.root), key_parts=parts)
@@ -228,7 +235,7 @@ def export_for(loaded: LoadedShotList, timeline: Timeline, conformed: list[Confo
     parts = [EXPORT_VERSION, [c.sha256 for c in conformed], mix.sha256, tl_desc, timeline.fps, list(size),
              sha256_file(lut) if lut else None]
     k = _key(parts)
-    return export.with_options(task_run_name=f"export-{label}", result_storage=store.results_dir,
+    return export.with_options(task_run_name=f"export-{label}", result_storage=results_storage(store),
                                refresh_cache=not store.derived(k, ".edit.mp4").is_file())(
         timeline=timeline, shots=conformed, audio_wav=mix.wav, size=size, lut=lut,
         store_root=str(store.root), key_parts=parts, label=label)
@@ -352,7 +359,7 @@ def review_loop(loaded, plan, cat, catalog_path, drafts, proto, proto_mix, store
                 shot = shot.model_copy(update=update)
             shots.append(shot)
         loaded = loaded.model_copy(update={"spec": loaded.spec.model_copy(update={"shots": shots})})
-        plan, cat = route.with_options(result_storage=store.results_dir)(loaded, catalog_path, today)
+        plan, cat = route.with_options(result_storage=results_storage(store))(loaded, catalog_path, today)
         drafts = {**drafts, **render_tier(loaded, plan, cat, "draft", redo, store, today, budget, progress)}
         timeline = build_timeline(loaded.spec)
         proto_exp, proto_mix, _ = finish_edit(loaded, timeline, [drafts[i][0] for i in ids], store, "prototype")
@@ -392,7 +399,7 @@ def render_shotlist(shotlist: str, out_dir: str = "out", approval: Approval = "a
     loaded = load(shotlist)
     store = Store(store_dir or default_store(loaded))
     out = Path(out_dir).resolve()
-    plan, cat = route.with_options(result_storage=store.results_dir)(loaded, catalog, today)
+    plan, cat = route.with_options(result_storage=results_storage(store))(loaded, catalog, today)
     for sp in plan.shots:
         logger.info("route %s: %s (draft %s) - %s", sp.shot_id, sp.model, sp.draft_model, sp.reason)
     plan_table(loaded.stem, plan)

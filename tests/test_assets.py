@@ -80,3 +80,33 @@ def test_store_from_env(s3_endpoint, monkeypatch, tmp_path):
     except store.client.exceptions.BucketAlreadyOwnedByYou:
         pass
     assert store.exists(store.put(small).key)
+
+
+def test_task_cache_in_s3_result_storage(prefect_harness, s3_endpoint, tmp_path, monkeypatch, counting_provider):
+    """REELFLOW_RESULT_STORAGE puts Prefect's persisted task results (the cache) in an S3 bucket."""
+    import boto3
+    from prefect_aws import AwsCredentials, S3Bucket
+    from prefect_aws.client_parameters import AwsClientParameters
+
+    from flows.render import render_shotlist
+
+    from .conftest import make_repo
+
+    s3 = boto3.client("s3", endpoint_url=s3_endpoint, aws_access_key_id="k", aws_secret_access_key="k",
+                      region_name="us-east-1")
+    s3.create_bucket(Bucket="prefect-results")
+    creds = AwsCredentials(aws_access_key_id="k", aws_secret_access_key="k", region_name="us-east-1",
+                           aws_client_parameters=AwsClientParameters(endpoint_url=s3_endpoint))
+    S3Bucket(bucket_name="prefect-results", credentials=creds, bucket_folder="cache").save(
+        "reelflow-results", overwrite=True)
+    monkeypatch.setenv("REELFLOW_RESULT_STORAGE", "s3-bucket/reelflow-results")
+    path = make_repo(tmp_path, "title: S3\noutput: {resolution: 720p, deliverables: []}\n"
+                               "shots:\n  - {id: one, prompt: Harbor, duration: 1}\n", music=False)
+    kw = dict(out_dir=str(tmp_path / "out"), approval="prototype-only", store_dir=str(tmp_path / "store"))
+    render_shotlist(str(path), **kw)
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="prefect-results").get("Contents", [])]
+    assert any(k.startswith("cache/generate-") for k in keys)
+    assert not any((tmp_path / "store" / "prefect-results").iterdir())  # nothing cached locally
+    n = len(counting_provider.submits)
+    again = render_shotlist(str(path), **kw)
+    assert len(counting_provider.submits) == n and all(s["draft"]["cache_hit"] for s in again["shots"])
