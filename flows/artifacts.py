@@ -17,12 +17,24 @@ def _key(stem: str, what: str) -> str:
     return re.sub(r"[^a-z0-9-]+", "-", f"{stem}-{what}".lower()).strip("-")
 
 
-def plan_table(stem: str, plan: Plan) -> None:
-    rows = [{"shot": s.shot_id, "kind": s.kind, "model": s.model, "draft model": s.draft_model,
-             "preferred": s.preferred, "reason": s.reason, "prototype $": s.draft.cost, "final $": s.final.cost}
-            for s in plan.shots]
+def plan_table(stem: str, plan: Plan, manifest: dict | None = None) -> None:
+    """The routing plan (shot, kind, model, reason, tiers, estimated cost); once the run is done,
+    a new version adds the tier used, actual cost and cache hits."""
+    done = {s["id"]: s for s in (manifest or {}).get("shots", [])}
+    rows = []
+    for s in plan.shots:
+        row = {"shot": s.shot_id, "kind": s.kind, "model": s.model, "draft model": s.draft_model,
+               "preferred": s.preferred, "reason": s.reason, "est. prototype $": s.draft.cost,
+               "est. final $": s.final.cost}
+        if s.shot_id in done:
+            d = done[s.shot_id]
+            row.update({"tier used": d.get("used_tier"), "used model": d.get("used_model"),
+                        "actual $": round(sum((d.get(t) or {}).get("cost_usd", 0) for t in ("draft", "final")), 4),
+                        "cache hit": d.get("cache_hit")})
+        rows.append(row)
     create_table_artifact(key=_key(stem, "plan"), table=rows,
-                          description=f"Routing plan: prototype ${plan.draft_cost:.2f} + final ${plan.final_cost:.2f}")
+                          description=f"Routing plan: prototype ${plan.draft_cost:.2f} + final ${plan.final_cost:.2f}"
+                          + (" (with actuals)" if manifest else ""))
 
 
 class Progress:

@@ -60,13 +60,15 @@ def changed_shotlists(folder: str, out_dir: str) -> list[dict]:
 
 @flow(name="nightly", log_prints=True)
 def nightly(shotlists: str = "shotlists", out_dir: str = "out", approval: str = "all",
-            store_dir: str | None = None) -> list[dict]:
-    """Render what changed; return [{path, reason, status, output}]."""
+            store_dir: str | None = None, review_timeout: int = 3600) -> list[dict]:
+    """Render what changed; return [{path, reason, status, output}]. The approval policy is
+    `all` (auto-approve) or `review` (pause for the UI, failing clearly after review_timeout)."""
     logger = get_run_logger()
     results = []
     for item in changed_shotlists(shotlists, out_dir):
         logger.info("rendering %s (%s)", item["path"], item["reason"])
-        manifest = render_shotlist(item["path"], out_dir=out_dir, approval=approval, store_dir=store_dir)
+        manifest = render_shotlist(item["path"], out_dir=out_dir, approval=approval, store_dir=store_dir,
+                                   review_timeout=review_timeout)
         results.append({**item, "status": manifest["status"], "output": manifest["output"].get("path")})
     if not results:
         logger.info("nothing changed under %s", shotlists)

@@ -32,6 +32,7 @@ from reelflow.store import Store, sha256_file, write_json_atomic
 from reelflow.timeline import Timeline, build_timeline
 from flows.artifacts import Progress, plan_table, summary
 from flows.review import ReviewTimeout, prototype_artifact, wait_for_review
+from reelflow.deliver.contact import contact_sheet
 from reelflow.assets import asset_store_from_env
 from tasks.deliver import deliver_companions
 from tasks.finishing import (
@@ -332,9 +333,13 @@ def review_loop(loaded, plan, cat, catalog_path, drafts, proto, proto_mix, store
     logger = get_run_logger()
     ids = [s.id for s in loaded.spec.shots]
     for round_no in range(1, 11):
-        sheet = None
+        timeline = build_timeline(loaded.spec)
+        sheet = out / f"{loaded.stem}.prototype.contact.png"
+        contact_sheet(Path(proto["published"]), timeline,
+                      [(i, f"{drafts[i][0].model} draft") for i in ids], sheet)
         prototype_artifact(loaded.stem, {"title": loaded.spec.title, "shots": [
             {"id": sp.shot_id, "draft_model": sp.draft_model, "model": sp.model,
+             "clip": drafts[sp.shot_id][0].path,
              "prompt": next(s.prompt for s in loaded.spec.shots if s.id == sp.shot_id)} for sp in plan.shots]},
             Path(proto["published"]), sheet, round_no)
         answer = wait_for_review(timeout, mode)
@@ -445,6 +450,7 @@ def render_shotlist(shotlist: str, out_dir: str = "out", approval: Approval = "a
     write_json_atomic(out / f"{loaded.stem}.manifest.json", manifest)
     links = {"edit (download)": manifest["published"]["edit_url"]} if manifest["published"].get("edit_url") else {}
     summary(loaded.stem, manifest, out, links)
+    plan_table(loaded.stem, plan, manifest)  # the plan again, now with actual cost and cache hits
     logger.info("wrote %s", out / f"{loaded.stem}.manifest.json")
     return manifest
 

@@ -30,9 +30,10 @@ def prototype_artifact(stem: str, manifest_like: dict, proto_path: Path, sheet: 
              f"Prototype edit: [{proto_path.name}]({proto_path.resolve().as_uri()})", ""]
     if sheet is not None and sheet.is_file():
         lines += [f"![prototype contact sheet]({sheet.resolve().as_uri()})", ""]
-    lines += ["| shot | draft model | intended final | prompt |", "|---|---|---|---|"]
+    lines += ["| shot | draft clip | draft model | intended final | prompt |", "|---|---|---|---|---|"]
     for s in manifest_like["shots"]:
-        lines.append(f"| {s['id']} | {s['draft_model']} | {s['model']} | {s['prompt'][:100]} |")
+        clip = f"[{Path(s['clip']).name[:12]}]({Path(s['clip']).resolve().as_uri()})" if s.get("clip") else ""
+        lines.append(f"| {s['id']} | {clip} | {s['draft_model']} | {s['model']} | {s['prompt'][:100]} |")
     lines += ["", "Resume this run with the form: approve all, approve or reject shots by id, or give a new "
                   "prompt or model for a shot (it is prototyped again)."]
     create_markdown_artifact(key=f"{stem}-review".lower().replace("_", "-"), markdown="\n".join(lines),

@@ -87,7 +87,11 @@ def test_review_gate_rejects_rewrites_then_approves(prefect_harness, tmp_path, c
     assert {"review-plan", "review-progress", "review-summary", "review-review"} <= set(by_key)
     assert by_key["review-progress"].data == 100
     assert "Review cut" in by_key["review-summary"].data and "contact sheet" in by_key["review-summary"].data
-    assert "tin" in str(by_key["review-plan"].data)
+    plans = [str(a.data) for a in arts if a.key == "review-plan"]
+    assert any("cache hit" in p and "actual $" in p for p in plans)  # the final version has actuals
+    review = by_key["review-review"].data
+    assert "prototype contact sheet" in review and "review.prototype.mp4" in review and "file://" in review
+    assert (tmp_path / "out" / "review.prototype.contact.png").is_file()
 
 
 def test_review_timeout_fails_clearly(prefect_harness, tmp_path, counting_provider):
