@@ -7,6 +7,7 @@ PY := $(VENV)/bin/python
 .PHONY: setup demo test bench clean
 
 $(VENV)/.installed: pyproject.toml .ci/overrides.txt
+	bash .ci/system-deps.sh
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet uv
 	$(VENV)/bin/uv pip install --quiet --python $(PY) --override .ci/overrides.txt -e ".[test]"
