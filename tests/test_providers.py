@@ -219,3 +219,26 @@ def test_cloud_upscale_goes_through_the_provider_layer(prefect_harness, cloud, t
     assert job["body"]["video_url"].startswith("data:video/mp4;base64,")
     again = run()
     assert again.path == media.path and fake.submissions == 1  # never paid twice
+
+
+def test_prefect_global_concurrency_limit_guards_a_provider(prefect_harness, cloud, tmp_path, monkeypatch):
+    """With REELFLOW_PREFECT_LIMITS=1 a job holds a slot of the `reelflow-<route>` limit (shared by
+    every worker on the server); a missing limit is an error, not silently unlimited."""
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+
+    fake, req = cloud("fal")
+    monkeypatch.setenv("REELFLOW_PREFECT_LIMITS", "1")
+    with pytest.raises(Exception, match="reelflow-fal"):
+        run_task(req, "fal", tmp_path / "store0", retries=0)
+    assert fake.submissions == 0
+
+    async def create():
+        async with get_client() as client:
+            await client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name="reelflow-fal", limit=1))
+
+    asyncio.run(create())
+    clip = run_task(req, "fal", tmp_path / "store1")
+    assert clip.provider == "fal" and fake.submissions == 1
