@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from pathlib import Path
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -95,4 +94,4 @@ def stored_clip_exists(request: GenerationRequest, route: str, store_root: str) 
     return Store(store_root).clip_meta(cache_key(prov.name, prov.version, request)) is not None
 
 
-__all__ = ["route", "generate", "generation_request", "stored_clip_exists", "Path"]
+__all__ = ["load", "route", "generate", "generation_request", "stored_clip_exists"]

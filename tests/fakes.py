@@ -11,6 +11,7 @@ A job's fate is set by ``outcomes`` (queue, consumed per submission): "ok", "fai
 
 from __future__ import annotations
 
+import abc
 import base64
 import json
 import threading
@@ -23,7 +24,7 @@ from urllib.parse import parse_qs, urlparse
 import jwt
 
 
-class Fake:
+class Fake(abc.ABC):
     provider = "fake"
 
     def __init__(self, video: bytes, key: str, polls_until_done: int = 1):
@@ -80,17 +81,20 @@ class Fake:
             return {"ok": "done", "fail": "failed", "reject": "rejected"}[j["outcome"]]
 
     # ------------------------------------------------------------------ protocol hooks
+    @abc.abstractmethod
     def authorized(self, headers) -> bool:
-        raise NotImplementedError
+        """Does the request carry this provider's credentials in its own scheme?"""
 
     def error_body(self, status: int, message: str) -> dict:
         return {"error": {"code": status, "message": message}}
 
-    def route(self, h: "Handler", method: str, path: str, query: dict, body: bytes):
-        raise NotImplementedError
+    @abc.abstractmethod
+    def route(self, h, method: str, path: str, query: dict, body: bytes):
+        """Answer one authorised request the way the provider does."""
 
+    @abc.abstractmethod
     def op_of(self, method: str, path: str) -> str:
-        raise NotImplementedError
+        """Which fault queue ("submit", "poll", "result") a request draws from."""
 
     # ------------------------------------------------------------------ http
     def _handler(self):
