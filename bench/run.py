@@ -196,7 +196,7 @@ def _tree_rss_kib(root: int) -> int:
 def bench_rerun(shotlist: Path) -> dict:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    from flows.render import render_shotlist
+    from reelflow.flows.render import render_shotlist
 
     with tempfile.TemporaryDirectory(prefix="reelflow-bench-") as tmp:
         store, out = Path(tmp) / "store", Path(tmp) / "out"

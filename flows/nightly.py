@@ -14,7 +14,7 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.render import render_shotlist
+from reelflow.flows.render import render_shotlist
 from reelflow.shotlist import load_shotlist
 
 

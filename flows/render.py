@@ -30,16 +30,16 @@ from reelflow.routing import Plan
 from reelflow.shotlist import LoadedShotList
 from reelflow.store import Store, sha256_file, write_json_atomic
 from reelflow.timeline import Timeline, build_timeline
-from flows.artifacts import Progress, plan_table, summary
-from flows.review import ReviewTimeout, prototype_artifact, wait_for_review
+from reelflow.flows.artifacts import Progress, plan_table, summary
+from reelflow.flows.review import ReviewTimeout, prototype_artifact, wait_for_review
 from reelflow.deliver.contact import contact_sheet
 from reelflow.assets import asset_store_from_env
-from tasks.deliver import deliver_companions
-from tasks.finishing import (
+from reelflow.tasks.deliver import deliver_companions
+from reelflow.tasks.finishing import (
     EXPORT_VERSION, MIX_VERSION, Conformed, Exported, MixResult, _key, conform_key_parts, conform_shot,
     export, mix_audio, publish, upscale, upscale_key_parts,
 )
-from tasks.generation import generate, generation_request, load, route, stored_clip_exists
+from reelflow.tasks.generation import generate, generation_request, load, route, stored_clip_exists
 
 Approval = Literal["all", "prototype-only", "listed", "review"]
 

@@ -150,8 +150,11 @@ def schema():
 
 
 def _prefect_env() -> None:
+    """Before Prefect is imported (its settings are read once). A loaded 2-core machine can take
+    well over Prefect's default 20 s to start the temporary API server; PREFECT_API_URL reuses a
+    running server instead."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "600")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 
@@ -162,7 +165,7 @@ def _run_flow(path: Path, out_dir: Path, approval: str, approve: list[str], stor
     from .config import on_progress
 
     _prefect_env()
-    from flows.render import render_shotlist
+    from reelflow.flows.render import render_shotlist
 
     bars: dict[str, int] = {}
     with Progress(TextColumn("{task.description:<20}"), BarColumn(), MofNCompleteColumn(),
@@ -283,6 +286,7 @@ def deploy(pool: str = typer.Option("reelflow-process", help="Work pool (created
 
 
 def main() -> None:
+    _prefect_env()
     app()
 
 

@@ -88,7 +88,7 @@ def test_task_cache_in_s3_result_storage(prefect_harness, s3_endpoint, tmp_path,
     from prefect_aws import AwsCredentials, S3Bucket
     from prefect_aws.client_parameters import AwsClientParameters
 
-    from flows.render import render_shotlist
+    from reelflow.flows.render import render_shotlist
 
     from .conftest import make_repo
 

@@ -61,7 +61,7 @@ from .test_providers import video_bytes  # noqa: E402,F401 - shared session fixt
 
 
 def render(path: Path, tmp: Path, **kw) -> dict:
-    from flows.render import render_shotlist
+    from reelflow.flows.render import render_shotlist
 
     return render_shotlist(str(path), out_dir=str(tmp / "out"), approval="all", store_dir=str(tmp / "store"),
                            today=__import__("datetime").date(2026, 11, 22), **kw)

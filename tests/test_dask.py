@@ -26,7 +26,7 @@ def test_render_on_a_local_dask_cluster(tmp_path):
     code = f"""
 import json
 from prefect.testing.utilities import prefect_test_harness
-from flows.render import render_shotlist
+from reelflow.flows.render import render_shotlist
 print("RUNNER" + type(render_shotlist.task_runner).__name__)
 with prefect_test_harness(server_startup_timeout=120):
     m = render_shotlist({str(path)!r}, out_dir={str(tmp_path / 'out')!r}, approval="all",

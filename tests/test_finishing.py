@@ -186,7 +186,7 @@ shots:
 
 
 def test_deliverables_from_one_render(prefect_harness, tmp_path):
-    from flows.render import render_shotlist
+    from reelflow.flows.render import render_shotlist
 
     path = make_repo(tmp_path, STEM_CUT)
     (tmp_path / "assets" / "sfx").mkdir()

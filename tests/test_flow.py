@@ -50,7 +50,7 @@ def git(repo: Path, *args: str) -> str:
 
 
 def render(path: Path, tmp: Path, approval: str = "all", **kw) -> dict:
-    from flows.render import render_shotlist
+    from reelflow.flows.render import render_shotlist
 
     return render_shotlist(str(path), out_dir=str(tmp / "out"), approval=approval,
                            store_dir=str(tmp / "store"), **kw)

@@ -31,7 +31,7 @@ def git(repo: Path, *args: str) -> None:
 
 
 def test_nightly_renders_only_what_changed(prefect_harness, tmp_path, counting_provider):
-    from flows.nightly import nightly
+    from reelflow.flows.nightly import nightly
 
     repo = tmp_path / "repo"
     (repo / "shotlists").mkdir(parents=True)

@@ -85,7 +85,7 @@ def cloud(monkeypatch, video_bytes):
 
 
 def run_task(req: GenerationRequest, route: str, store: Path, retries: int = 4):
-    from tasks.generation import generate
+    from reelflow.tasks.generation import generate
 
     return generate.with_options(retries=retries, retry_delay_seconds=0.05, retry_jitter_factor=0,
                                  result_storage=store / "prefect-results", refresh_cache=True)(
@@ -197,7 +197,7 @@ def test_rate_limit_spaces_requests(cloud, monkeypatch):
 
 def test_cloud_upscale_goes_through_the_provider_layer(prefect_harness, cloud, tmp_path):
     """`upscale: cloud` sends the clip to Topaz on fal, once: a second call is a store hit."""
-    from tasks.finishing import upscale, upscale_key_parts
+    from reelflow.tasks.finishing import upscale, upscale_key_parts
     from reelflow.store import sha256_file
 
     fake, _ = cloud("fal")

@@ -50,7 +50,7 @@ def wait_paused(prefix: str, timeout: float = 120):
 def test_review_gate_rejects_rewrites_then_approves(prefect_harness, tmp_path, counting_provider):
     from prefect.flow_runs import resume_flow_run
 
-    from flows.render import render_shotlist
+    from reelflow.flows.render import render_shotlist
 
     path = make_repo(tmp_path, CUT, name="review.yaml", music=False)
     box: dict = {}
@@ -97,8 +97,8 @@ def test_review_gate_rejects_rewrites_then_approves(prefect_harness, tmp_path, c
 def test_review_timeout_fails_clearly(prefect_harness, tmp_path, counting_provider):
     import pytest
 
-    from flows.render import render_shotlist
-    from flows.review import ReviewTimeout
+    from reelflow.flows.render import render_shotlist
+    from reelflow.flows.review import ReviewTimeout
 
     path = make_repo(tmp_path, CUT, name="late.yaml", music=False)
     with pytest.raises(ReviewTimeout, match="no review within 2s"):
