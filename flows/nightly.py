@@ -1,75 +1,110 @@
-"""Nightly: render every shot list changed since its last successful render.
+"""Nightly: render every shot list whose output would change.
 
-"Changed" is `git diff` between the repository commit recorded in the shot list's last manifest
-and HEAD, over the shot list and every asset it references. A shot list never rendered, or last
-rendered from uncommitted edits, is rendered too.
+A list is rendered when the content that determines its output differs from what its last final
+render recorded (the shot list's bytes, the bytes of every asset it uses, the routing decision:
+see reelflow/fingerprint.py), or when it has no final render yet. No git history is needed, so a
+shallow clone (Prefect's git_clone) decides correctly. Unchanged lists are skipped with the
+reason logged; the run is named after what it rendered and publishes a summary artifact.
 """
 
 from __future__ import annotations
 
-import json
-import subprocess
+import datetime as dt
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
+from reelflow import providers
+from reelflow.catalog import load_catalog
+from reelflow.config import output_dir
+from reelflow.errors import ReelflowError
+from reelflow.fingerprint import read_manifest, render_inputs, what_changed
 from reelflow.flows.render import render_shotlist
+from reelflow.routing import plan_shotlist
 from reelflow.shotlist import load_shotlist
 
 
-def _git(root: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, check=True).stdout.strip()
+def shotlist_files(folder: Path) -> list[Path]:
+    return sorted(p for pattern in ("*.yaml", "*.yml") for p in folder.glob(pattern) if p.is_file())
 
 
-def referenced_paths(path: Path) -> list[str]:
-    loaded = load_shotlist(path)
-    spec = loaded.spec
-    rels = [str(path.resolve().relative_to(loaded.repo_root))]
-    rels += [p for p in (spec.audio.music, spec.output.lut) if p]
-    for shot in spec.shots:
-        rels += [p for p in (shot.image, *(d.file for d in shot.dialogue), *(f.file for f in shot.sfx)) if p]
-    return rels
-
-
-@task(name="changed-shotlists", cache_policy=NO_CACHE)
-def changed_shotlists(folder: str, out_dir: str) -> list[dict]:
-    """[{path, reason}] for every shot list that needs a render."""
-    root = Path(_git(Path(folder), "rev-parse", "--show-toplevel"))
-    head = _git(root, "rev-parse", "HEAD")
-    todo = []
-    for path in sorted([*Path(folder).glob("*.yaml"), *Path(folder).glob("*.yml")]):
-        manifest = Path(out_dir) / f"{path.stem}.manifest.json"
-        if not manifest.is_file():
-            todo.append({"path": str(path), "reason": "never rendered"})
-            continue
-        data = json.loads(manifest.read_text())
-        base = data.get("repo_commit")
-        if data.get("status") != "final" or not base or base.endswith("+dirty"):
-            todo.append({"path": str(path), "reason": "last render was not final from a clean commit"})
-            continue
+@task(name="decide-renders", cache_policy=NO_CACHE)
+def decide(folder: str, out: str, catalog: str | None, today: dt.date) -> list[dict]:
+    """[{path, render, reason}] for every shot list under ``folder``."""
+    cat = load_catalog(catalog)
+    decisions = []
+    for path in shotlist_files(Path(folder)):
         try:
-            diff = _git(root, "diff", "--name-only", base, head, "--", *referenced_paths(path))
-        except subprocess.CalledProcessError:
-            todo.append({"path": str(path), "reason": f"commit {base[:8]} not in this clone"})
+            loaded = load_shotlist(path)
+            plan = plan_shotlist(loaded.spec, cat, today)
+            inputs = render_inputs(loaded, plan, lambda m: providers.resolve_route(m, cat, today).route)
+        except ReelflowError as exc:
+            decisions.append({"path": str(path), "render": False, "reason": f"invalid: {exc}"})
             continue
-        if diff:
-            todo.append({"path": str(path), "reason": f"changed since {base[:8]}: {', '.join(diff.split())}"})
-    return todo
+        last = read_manifest(Path(out) / f"{path.stem}.manifest.json")
+        if last is None:
+            render, reason = True, "never rendered"
+        elif last.get("status") != "final":
+            render, reason = True, "last render was not final"
+        else:
+            changes = what_changed(last.get("inputs"), inputs)
+            render, reason = bool(changes), "; ".join(changes) or "unchanged since its last final render"
+        decisions.append({"path": str(path), "render": render, "reason": reason})
+    return decisions
+
+
+def generated(manifest: dict) -> int:
+    """Clips this render paid for or made (not cache hits)."""
+    return sum(1 for s in manifest.get("shots", []) for t in ("draft", "final")
+               if s.get(t) and not s[t].get("cache_hit"))
+
+
+def _rename(what: list[str], skipped: int) -> None:
+    """Name the run after what it rendered, so the runs list reads as a history."""
+    from prefect.client.orchestration import get_client
+    from prefect.runtime import flow_run
+
+    if not flow_run.id:
+        return
+    name = f"nightly {dt.date.today()}: " + (", ".join(what) if what else "nothing to render")
+    name += f" (skipped {skipped})" if skipped else ""
+    with get_client(sync_client=True) as client:
+        client.update_flow_run(flow_run.id, name=name[:200])
 
 
 @flow(name="nightly", log_prints=True)
-def nightly(shotlists: str = "shotlists", out_dir: str = "out", approval: str = "all",
-            store_dir: str | None = None, review_timeout: int = 3600) -> list[dict]:
-    """Render what changed; return [{path, reason, status, output}]. The approval policy is
-    `all` (auto-approve) or `review` (pause for the UI, failing clearly after review_timeout)."""
+def nightly(shotlists: str = "shotlists", out_dir: str | None = None, approval: str = "all",
+            store_dir: str | None = None, review_timeout: int = 3600, catalog: str | None = None) -> list[dict]:
+    """Render what changed; return [{path, render, reason, status, clips_generated, cost_usd}].
+    out_dir / store_dir default to REELFLOW_OUT / REELFLOW_STORE. The approval policy is `all`
+    (auto-approve) or `review` (pause for the UI, failing clearly after review_timeout)."""
     logger = get_run_logger()
+    out = output_dir(out_dir)
     results = []
-    for item in changed_shotlists(shotlists, out_dir):
+    for item in decide(shotlists, str(out), catalog, dt.date.today()):
+        if not item["render"]:
+            logger.info("skipping %s: %s", item["path"], item["reason"])
+            results.append({**item, "status": "skipped", "clips_generated": 0, "cost_usd": 0.0})
+            continue
         logger.info("rendering %s (%s)", item["path"], item["reason"])
-        manifest = render_shotlist(item["path"], out_dir=out_dir, approval=approval, store_dir=store_dir,
-                                   review_timeout=review_timeout)
-        results.append({**item, "status": manifest["status"], "output": manifest["output"].get("path")})
-    if not results:
-        logger.info("nothing changed under %s", shotlists)
+        try:
+            manifest = render_shotlist(item["path"], out_dir=str(out), approval=approval, store_dir=store_dir,
+                                       review_timeout=review_timeout, catalog=catalog)
+        except Exception as exc:  # noqa: BLE001 - one failing list must not stop the others
+            logger.error("%s failed: %s", item["path"], exc)
+            results.append({**item, "status": f"failed: {exc}", "clips_generated": 0, "cost_usd": 0.0})
+            continue
+        results.append({**item, "status": manifest["status"], "clips_generated": generated(manifest),
+                        "cost_usd": manifest["cost"]["actual_usd"]})
+    rendered = [Path(r["path"]).stem for r in results if r["render"]]
+    create_table_artifact(key="nightly-summary", table=[
+        {"shot list": r["path"], "rendered": r["render"], "status": r["status"],
+         "clips generated": r["clips_generated"], "cost $": r["cost_usd"], "why": r["reason"]} for r in results],
+        description=f"Nightly: rendered {len(rendered)}, skipped {len(results) - len(rendered)}")
+    _rename(rendered, len(results) - len(rendered))
+    failed = [r for r in results if r["status"].startswith("failed")]
+    if failed:
+        raise RuntimeError(f"{len(failed)} shot list(s) failed: {', '.join(r['path'] for r in failed)}")
     return results

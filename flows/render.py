@@ -28,12 +28,18 @@ from reelflow.deliver.nle import ShotRef
 from reelflow.media.mix import ShotSound, Stem, audio_seconds
 from reelflow.routing import Plan
 from reelflow.shotlist import LoadedShotList
+from dataclasses import dataclass, replace
+
 from reelflow.store import Store, sha256_file, write_json_atomic
 from reelflow.timeline import Timeline, build_timeline
-from reelflow.flows.artifacts import Progress, plan_table, summary
-from reelflow.flows.review import ReviewTimeout, prototype_artifact, wait_for_review
-from reelflow.deliver.contact import contact_sheet
-from reelflow.assets import asset_store_from_env
+from reelflow.assets import Links
+from reelflow.config import output_dir, refuse_ephemeral, store_dir as resolve_store
+from reelflow.errors import ReelflowError
+from reelflow.fingerprint import render_inputs
+from reelflow.limits import ensure_provider_limits
+from reelflow.flows.artifacts import Progress, artifact_key, plan_table, summary
+from reelflow.flows.outputs import links_for, publish_outputs, review_page, summary_sheet
+from reelflow.flows.review import ReviewTimeout, problems_in, review_form, wait_for_review
 from reelflow.tasks.deliver import deliver_companions
 from reelflow.tasks.finishing import (
     EXPORT_VERSION, MIX_VERSION, Conformed, Exported, MixResult, _key, conform_key_parts, conform_shot,
@@ -49,10 +55,6 @@ def results_storage(store: Store):
     block such as an S3 bucket (REELFLOW_RESULT_STORAGE=s3-bucket/<name>, prefect-aws) so the
     cache lives in S3 for every worker that shares the store path."""
     return os.environ.get("REELFLOW_RESULT_STORAGE") or store.results_dir
-
-
-def default_store(loaded: LoadedShotList) -> Path:
-    return Path(os.environ.get("REELFLOW_STORE") or loaded.repo_root / ".reelflow")
 
 
 def _run_name() -> str:
@@ -88,44 +90,58 @@ class Budget:
         self.reserved += cost
 
 
-def _submit(loaded: LoadedShotList, catalog: Catalog, spec: RenderSpec, shot_id: str, tier: str,
-            store: Store, today: dt.date, budget: Budget, extra_notes: list[str] | None = None):
+@dataclass(frozen=True)
+class RenderRun:
+    """What every stage of one render reads: the shot list, its plan, where things go."""
+
+    loaded: LoadedShotList
+    plan: Plan
+    cat: Catalog
+    catalog_path: str | None
+    store: Store
+    out: Path
+    today: dt.date
+    budget: Budget
+    progress: Progress
+    links: Links
+
+
+def _submit(run: RenderRun, spec: RenderSpec, shot_id: str, tier: str, extra_notes: list[str] | None = None):
     policy = RetryPolicy.from_env()
-    res = providers.resolve_route(spec.model, catalog, today)
-    request = generation_request(loaded, shot_id, spec, res.route_model, res.params)
+    res = providers.resolve_route(spec.model, run.cat, run.today)
+    request = generation_request(run.loaded, shot_id, spec, res.route_model, res.params)
     notes = [*(extra_notes or []), *([res.note] if res.note else [])]
     billable = 0.0 if res.route == "animatic" else spec.cost
-    cached = stored_clip_exists(request, res.route, str(store.root))
+    cached = stored_clip_exists(request, res.route, str(run.store.root))
     if not cached:
-        budget.reserve(shot_id, billable)
+        run.budget.reserve(shot_id, billable)
     task = generate.with_options(
         task_run_name=f"{tier}-{shot_id}",
         tags=[f"model:{spec.model}", f"tier:{tier}", f"provider:{res.route}"],
         retries=policy.retries,
         retry_delay_seconds=exponential_backoff(policy.base_delay),
         retry_jitter_factor=policy.jitter,
-        result_storage=results_storage(store),
+        result_storage=results_storage(run.store),
         refresh_cache=not cached,
     )
-    return task.submit(request=request, route=res.route, store_root=str(store.root), cost_usd=billable,
-                       notes=notes, concurrency=catalog.routes[res.route].concurrency)
+    return task.submit(request=request, route=res.route, store_root=str(run.store.root), cost_usd=billable,
+                       notes=notes, concurrency=run.cat.routes[res.route].concurrency)
 
 
-def _fallback(loaded: LoadedShotList, plan: Plan, catalog: Catalog, shot_id: str, tier: str,
-              store: Store, today: dt.date, budget: Budget, error: BaseException) -> ClipResult:
+def _fallback(run: RenderRun, shot_id: str, tier: str, error: BaseException) -> ClipResult:
     """A rejected prompt, a retired model or exhausted retries: next model in the ranked list."""
     logger = get_run_logger()
-    sp = plan.for_shot(shot_id)
-    shot = next(s for s in loaded.spec.shots if s.id == shot_id)
+    sp = run.plan.for_shot(shot_id)
+    shot = next(s for s in run.loaded.spec.shots if s.id == shot_id)
     first = sp.draft_model if tier == "draft" else sp.model
     failed, reason = first, f"{type(error).__name__}: {error}"
     for model_id in sp.fallbacks:
-        fin, draft = spec_pair(catalog.models[model_id], catalog, shot, loaded.spec, today)
+        fin, draft = spec_pair(run.cat.models[model_id], run.cat, shot, run.loaded.spec, run.today)
         spec = draft if tier == "draft" else fin
         logger.warning("%s %s: %s failed (%s); falling back to %s", tier, shot_id, failed, reason, model_id)
         note = f"fallback from {failed} to {model_id}: {reason}"
         try:
-            clip = _submit(loaded, catalog, spec, shot_id, tier, store, today, budget, [note]).result()
+            clip = _submit(run, spec, shot_id, tier, [note]).result()
         except AuthError:
             raise
         except (ProviderError, MediaError) as exc:
@@ -135,16 +151,14 @@ def _fallback(loaded: LoadedShotList, plan: Plan, catalog: Catalog, shot_id: str
     raise ProviderError(f"shot '{shot_id}' ({tier}): every model failed; last: {reason}")
 
 
-def render_tier(loaded: LoadedShotList, plan: Plan, catalog: Catalog, tier: str, shot_ids: list[str],
-                store: Store, today: dt.date, budget: Budget, progress: Progress | None = None
-                ) -> dict[str, tuple[ClipResult, bool]]:
+def render_tier(run: RenderRun, tier: str, shot_ids: list[str]) -> dict[str, tuple[ClipResult, bool]]:
     """Generate every listed shot at one tier, concurrently (bounded per provider), falling back
     along each shot's ranked list when its model refuses or keeps failing."""
     futures = {}
-    for sp in plan.shots:
+    for sp in run.plan.shots:
         if sp.shot_id in shot_ids:
             spec = sp.draft if tier == "draft" else sp.final
-            futures[_submit(loaded, catalog, spec, sp.shot_id, tier, store, today, budget)] = sp.shot_id
+            futures[_submit(run, spec, sp.shot_id, tier)] = sp.shot_id
     out: dict[str, tuple[ClipResult, bool]] = {}
     for i, fut in enumerate(as_completed(list(futures)), 1):
         shot_id = futures[fut]
@@ -154,11 +168,10 @@ def render_tier(loaded: LoadedShotList, plan: Plan, catalog: Catalog, tier: str,
         except AuthError:
             raise  # a missing or refused key stops the run: the message names the variable
         except (ProviderError, MediaError) as exc:
-            clip, hit = _fallback(loaded, plan, catalog, shot_id, tier, store, today, budget, exc), False
+            clip, hit = _fallback(run, shot_id, tier, exc), False
         out[shot_id] = (clip, hit)
         emit(f"{tier} renders", shot_id, i, len(futures))
-        if progress is not None:
-            progress.step()
+        run.progress.step(tier, shot_id)
     return out
 
 
@@ -305,72 +318,74 @@ def deliver(loaded: LoadedShotList, plan: Plan, timeline: Timeline, clips: list[
             "captions": comp.captions, "notes": comp.notes}
 
 
-def publish_assets(loaded: LoadedShotList, store: Store, out: Path, manifest: dict, drafts: dict,
-                   finals: dict) -> dict:
-    """Keep every generated clip and the finished outputs in the durable asset store (local
-    folder, or S3 when REELFLOW_S3_BUCKET is set), content-addressed; presign the edit."""
-    assets = asset_store_from_env(store.root / "assets")
-    keys: dict[str, str] = {}
-    for tier, clips in (("draft", drafts), ("final", finals)):
-        for shot_id, (clip, _) in clips.items():
-            keys[f"{tier}:{shot_id}"] = assets.put(Path(clip.path)).uri
-    outputs = [out / f"{loaded.stem}.mp4", out / f"{loaded.stem}.prototype.mp4",
-               *[out / name for name in ((manifest.get("deliverables") or {}).get("files") or {}).values()]]
-    edit_url = None
-    for path in outputs:
-        if path.is_file():
-            stored = assets.put(path)
-            keys[path.name] = stored.uri
-            if path.name == f"{loaded.stem}.mp4":
-                edit_url = assets.url(stored.key)
-    return {"store": type(assets).__name__, "objects": keys, "edit_url": edit_url}
+def prototype(run: RenderRun, drafts: dict) -> tuple[dict, MixResult]:
+    """Assemble the drafts into the prototype edit, published to the output folder; returns
+    the edit's facts (with "published", its path there) and its mix."""
+    ids = [s.id for s in run.loaded.spec.shots]
+    exp, mix, _ = finish_edit(run.loaded, build_timeline(run.loaded.spec), [drafts[i][0] for i in ids],
+                              run.store, "prototype")
+    published = publish(exp.path, run.out / f"{run.loaded.stem}.prototype.mp4")
+    return {**exp.model_dump(mode="json"), "published": str(published)}, mix
 
 
-def review_loop(loaded, plan, cat, catalog_path, drafts, proto, proto_mix, store, out, today, budget,
-                progress, *, timeout: int, mode: str):
-    """Pause for review until nothing is rejected; rejected or rewritten shots are prototyped
-    again (a rejected shot without a rewrite gets a new seed) and the prototype re-assembled."""
+def revise(run: RenderRun, answer, round_no: int) -> tuple[RenderRun, dict[str, str]]:
+    """Apply a review's rewrites and rejections to the shot list and re-route it; returns the
+    new run and, per shot prototyped again, what changed. Raises ReelflowError if unroutable."""
+    redo = set(answer.reject) | set(answer.prompts) | set(answer.models)
+    shots, changed = [], {}
+    for shot in run.loaded.spec.shots:
+        if shot.id in redo:
+            update, why = {}, []
+            if shot.id in answer.prompts:
+                update["prompt"], why = answer.prompts[shot.id], [*why, "new prompt"]
+            if shot.id in answer.models:
+                update["model"], why = answer.models[shot.id], [*why, f"model {answer.models[shot.id]}"]
+            if not update:
+                update["seed"], why = shot.effective_seed + round_no, ["rejected: new take"]
+            shot, changed[shot.id] = shot.model_copy(update=update), ", ".join(why)
+        shots.append(shot)
+    loaded = run.loaded.model_copy(update={"spec": run.loaded.spec.model_copy(update={"shots": shots})})
+    plan, cat = route.with_options(result_storage=results_storage(run.store))(loaded, run.catalog_path, run.today)
+    return replace(run, loaded=loaded, plan=plan, cat=cat), changed
+
+
+def review_loop(run: RenderRun, drafts: dict, proto: tuple[dict, MixResult], *, timeout: int, mode: str):
+    """Pause for review until a usable decision: rejected or rewritten shots are prototyped again
+    and reviewed again; a form entry that cannot be used pauses again with the problem shown."""
     logger = get_run_logger()
-    ids = [s.id for s in loaded.spec.shots]
-    for round_no in range(1, 11):
-        timeline = build_timeline(loaded.spec)
-        sheet = out / f"{loaded.stem}.prototype.contact.png"
-        contact_sheet(Path(proto["published"]), timeline,
-                      [(i, f"{drafts[i][0].model} draft") for i in ids], sheet)
-        prototype_artifact(loaded.stem, {"title": loaded.spec.title, "shots": [
-            {"id": sp.shot_id, "draft_model": sp.draft_model, "model": sp.model,
-             "clip": drafts[sp.shot_id][0].path,
-             "prompt": next(s.prompt for s in loaded.spec.shots if s.id == sp.shot_id)} for sp in plan.shots]},
-            Path(proto["published"]), sheet, round_no)
-        answer = wait_for_review(timeout, mode)
+    from prefect.runtime import flow_run
+
+    ids = [s.id for s in run.loaded.spec.shots]
+    models = sorted(m for m, spec in run.cat.models.items() if not spec.lifecycle.retired_on(run.today))
+    form = review_form(ids, models)
+    changed, problems = {i: "first round" for i in ids}, []
+    for round_no in range(1, 21):
+        page = review_page(run, drafts, Path(proto[0]["published"]), round_no, changed, problems)
+        page.publish(artifact_key(run.loaded.stem, "review"))
+        logger.info("review ready (round %d): artifact '%s' on %s; spent $%.2f so far; approving all costs "
+                    "$%.2f (%s)", round_no, artifact_key(run.loaded.stem, "review"), flow_run.ui_url or "this run",
+                    page.spent, page.approve_all_cost,
+                    ", ".join(f"{s.shot_id} ${s.final_cost:.2f}" for s in page.shots))
+        answer = wait_for_review(form, timeout, mode)
         logger.info("review round %d by %s: %s", round_no, answer.reviewer or "someone",
                     answer.model_dump(exclude={"reviewer"}))
+        problems = problems_in(answer, ids, models)
+        if problems:
+            logger.warning("review round %d not used: %s", round_no, "; ".join(problems))
+            continue
         if answer.approve_all:
-            return loaded, plan, cat, drafts, proto, proto_mix, ids
+            return run, drafts, proto, ids
         redo = [i for i in ids if i in set(answer.reject) | set(answer.prompts) | set(answer.models)]
-        approved = [i for i in ids if i in answer.approve and i not in redo]
         if not redo:
-            return loaded, plan, cat, drafts, proto, proto_mix, approved
-        shots = []
-        for shot in loaded.spec.shots:
-            if shot.id in redo:
-                update = {}
-                if shot.id in answer.prompts:
-                    update["prompt"] = answer.prompts[shot.id]
-                if shot.id in answer.models:
-                    update["model"] = answer.models[shot.id]
-                if not update:
-                    update["seed"] = shot.effective_seed + round_no  # a new take
-                shot = shot.model_copy(update=update)
-            shots.append(shot)
-        loaded = loaded.model_copy(update={"spec": loaded.spec.model_copy(update={"shots": shots})})
-        plan, cat = route.with_options(result_storage=results_storage(store))(loaded, catalog_path, today)
-        drafts = {**drafts, **render_tier(loaded, plan, cat, "draft", redo, store, today, budget, progress)}
-        timeline = build_timeline(loaded.spec)
-        proto_exp, proto_mix, _ = finish_edit(loaded, timeline, [drafts[i][0] for i in ids], store, "prototype")
-        proto = proto_exp.model_dump(mode="json")
-        proto["published"] = str(publish(proto_exp.path, out / f"{loaded.stem}.prototype.mp4"))
-    raise ReviewTimeout("ten review rounds without a decision")
+            return run, drafts, proto, [i for i in ids if i in answer.approve]
+        try:
+            run, changed = revise(run, answer, round_no)
+        except ReelflowError as exc:
+            problems = [str(exc)]
+            continue
+        drafts = {**drafts, **render_tier(run, "draft", redo)}
+        proto = prototype(run, drafts)
+    raise ReviewTimeout("twenty review rounds without a decision")
 
 
 def task_runner():
@@ -389,68 +404,66 @@ def task_runner():
 
 
 @flow(name="render-shotlist", flow_run_name=_run_name, task_runner=task_runner(), log_prints=True)
-def render_shotlist(shotlist: str, out_dir: str = "out", approval: Approval = "all",
+def render_shotlist(shotlist: str, out_dir: str | None = None, approval: Approval = "all",
                     approve: list[str] | None = None, store_dir: str | None = None,
                     catalog: str | None = None, today: dt.date | None = None,
                     review_timeout: int = 3600, review_mode: Literal["pause", "suspend"] = "pause") -> dict:
-    """Render a shot list into ``out_dir/<stem>.mp4`` plus ``<stem>.manifest.json``.
+    """Render a shot list into ``<out>/<stem>.mp4`` plus ``<stem>.manifest.json``.
 
+    out_dir / store_dir default to REELFLOW_OUT / REELFLOW_STORE (then ./out and <repo>/.reelflow);
+    a deployed run refuses to write inside the checkout its worker deletes.
     approval: ``all`` renders every final; ``prototype-only`` stops after the prototype edit;
     ``listed`` renders finals only for the shot ids in ``approve`` (others stay drafts);
     ``review`` pauses for a person's decision in the Prefect UI (see flows/review.py).
     """
+    from prefect.runtime import deployment
+
     logger = get_run_logger()
     today = today or dt.date.today()
     loaded = load(shotlist)
-    store = Store(store_dir or default_store(loaded))
-    out = Path(out_dir).resolve()
+    ids = [s.id for s in loaded.spec.shots]
+    out, store_root = output_dir(out_dir), resolve_store(store_dir, loaded.repo_root)
+    if deployment.id:
+        refuse_ephemeral(loaded.repo_root, out, store_root)
+    if approval == "listed" and set(approve or []) - set(ids):
+        raise ValueError(f"--approve names unknown shots: {', '.join(sorted(set(approve or []) - set(ids)))}")
+    out.mkdir(parents=True, exist_ok=True)
+    store = Store(store_root)
     plan, cat = route.with_options(result_storage=results_storage(store))(loaded, catalog, today)
     for sp in plan.shots:
         logger.info("route %s: %s (draft %s) - %s", sp.shot_id, sp.model, sp.draft_model, sp.reason)
+    route_of = lambda m: providers.resolve_route(m, cat, today).route  # noqa: E731
+    inputs = render_inputs(loaded, plan, route_of)
+    ensure_provider_limits(cat, {route_of(m) for sp in plan.shots for m in (sp.model, sp.draft_model, *sp.fallbacks)})
     plan_table(loaded.stem, plan)
-    ids = [s.id for s in loaded.spec.shots]
-    progress = Progress(loaded.stem, len(ids) * (1 if approval == "prototype-only" else 2))
-    timeline = build_timeline(loaded.spec)
+    run = RenderRun(loaded, plan, cat, catalog, store, out, today, Budget(plan.budget_usd),
+                    Progress(loaded.stem, len(ids), 1 if approval == "prototype-only" else 2), links_for(store))
 
-    budget = Budget(plan.budget_usd)
-    drafts = render_tier(loaded, plan, cat, "draft", ids, store, today, budget, progress)
-    proto_exp, proto_mix, _ = finish_edit(loaded, timeline, [drafts[i][0] for i in ids], store, "prototype")
-    proto = proto_exp.model_dump(mode="json")
-    proto["published"] = str(publish(proto_exp.path, out / f"{loaded.stem}.prototype.mp4"))
-
-    approved = ids if approval == "all" else [i for i in (approve or []) if i in ids]
-    if approval == "listed":
-        unknown = sorted(set(approve or []) - set(ids))
-        if unknown:
-            raise ValueError(f"--approve names unknown shots: {', '.join(unknown)}")
+    drafts = render_tier(run, "draft", ids)
+    proto = prototype(run, drafts)
+    approved = {"all": ids, "listed": [i for i in (approve or []) if i in ids]}.get(approval, [])
     if approval == "review":
-        loaded, plan, cat, drafts, proto, proto_mix, approved = review_loop(
-            loaded, plan, cat, catalog, drafts, proto, proto_mix, store, out, today, budget, progress,
-            timeout=review_timeout, mode=review_mode)
-        timeline = build_timeline(loaded.spec)
-    if approval == "prototype-only":
-        approved = []
+        run, drafts, proto, approved = review_loop(run, drafts, proto, timeout=review_timeout, mode=review_mode)
+    timeline = build_timeline(run.loaded.spec)
     finals: dict = {}
-    edit = None
-    mix = proto_mix
-    delivered = None
+    edit, mix, delivered = None, proto[1], None
     if approval != "prototype-only":
-        finals = render_tier(loaded, plan, cat, "final", approved, store, today, budget, progress)
+        finals = render_tier(run, "final", approved)
         clips = [finals[i][0] if i in finals else drafts[i][0] for i in ids]
-        edit_exp, mix, conformed = finish_edit(loaded, timeline, clips, store, "final")
+        edit_exp, mix, conformed = finish_edit(run.loaded, timeline, clips, store, "final")
         edit = edit_exp.model_dump(mode="json")
         edit["published"] = str(publish(edit_exp.path, out / f"{loaded.stem}.mp4"))
-        delivered = deliver(loaded, plan, timeline, clips, conformed, edit_exp, mix, store, out)
-    manifest = build_manifest(loaded=loaded, plan=plan, timeline=timeline,
+        delivered = deliver(run.loaded, run.plan, timeline, clips, conformed, edit_exp, mix, store, out)
+    manifest = build_manifest(loaded=run.loaded, plan=run.plan, timeline=timeline,
                               status="prototype" if edit is None else "final",
                               drafts=drafts, finals=finals, approved=approved, edit=edit,
-                              prototype=proto, out_dir=out, mix=mix.model_dump(mode="json"),
+                              prototype=proto[0], out_dir=out, mix=mix.model_dump(mode="json"),
                               delivered=delivered)
-    manifest["published"] = publish_assets(loaded, store, out, manifest, drafts, finals)
+    manifest.update(inputs=inputs, out_dir=str(out), store=str(store.root))
+    manifest["published"] = publish_outputs(run, manifest, drafts, finals)
     write_json_atomic(out / f"{loaded.stem}.manifest.json", manifest)
-    links = {"edit (download)": manifest["published"]["edit_url"]} if manifest["published"].get("edit_url") else {}
-    summary(loaded.stem, manifest, out, links)
-    plan_table(loaded.stem, plan, manifest)  # the plan again, now with actual cost and cache hits
+    summary(loaded.stem, manifest, manifest["published"]["hrefs"], summary_sheet(run, manifest))
+    plan_table(loaded.stem, run.plan, manifest)  # the plan again, now with actual cost and cache hits
     logger.info("wrote %s", out / f"{loaded.stem}.manifest.json")
     return manifest
 

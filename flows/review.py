@@ -1,46 +1,136 @@
 """The review gate: after the prototype, a person approves, rejects or rewrites shots in the
-Prefect UI (a typed RunInput form), or a policy decides for unattended runs."""
+Prefect UI (a typed form built from the shot list), or a policy decides for unattended runs.
+
+A form entry can never fail the run nor approve nothing silently: unknown ids or models, an empty
+submission or a rewrite that cannot be routed pause the run again, with the problem at the top of
+the next review artifact.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
+from dataclasses import dataclass, field
+from typing import Literal
 
 from prefect.artifacts import create_markdown_artifact
 from prefect.input import RunInput
-from pydantic import Field
+from pydantic import Field, create_model
 
 
 class ReviewInput(RunInput):
-    """The form the Prefect UI shows on a paused render."""
+    """The form the Prefect UI shows on a paused render (choices are narrowed per shot list)."""
 
     approve_all: bool = Field(False, description="Approve every shot for its final render")
-    approve: list[str] = Field(default_factory=list, description="Shot ids to approve")
-    reject: list[str] = Field(default_factory=list, description="Shot ids to prototype again")
+    approve: list[str] = Field(default_factory=list, description="Shot ids to approve (others stay drafts)")
+    reject: list[str] = Field(default_factory=list, description="Shot ids to prototype again (a new take)")
     prompts: dict[str, str] = Field(default_factory=dict, description="shot id -> replacement prompt")
     models: dict[str, str] = Field(default_factory=dict, description="shot id -> replacement model id")
     reviewer: str = Field("", description="Who reviewed")
+
+
+def review_form(shot_ids: list[str], model_ids: list[str]) -> type[ReviewInput]:
+    """ReviewInput whose shot ids and models are choices (drop-downs in the UI). The entries
+    are still checked by `problems_in`, so a client that bypasses the schema cannot slip through."""
+    shot = Literal.__getitem__(tuple(shot_ids))  # type: ignore[attr-defined]
+    model = Literal.__getitem__(tuple(model_ids))  # type: ignore[attr-defined]
+    return create_model(  # type: ignore[call-overload]
+        "ReviewInput", __base__=ReviewInput,
+        approve=(list[shot], Field(default_factory=list, description="Shot ids to approve (others stay drafts)")),
+        reject=(list[shot], Field(default_factory=list, description="Shot ids to prototype again (a new take)")),
+        prompts=(dict[shot, str], Field(default_factory=dict, description="shot id -> replacement prompt")),
+        models=(dict[shot, model], Field(default_factory=dict, description="shot id -> replacement model id")),
+    )
+
+
+def problems_in(answer: ReviewInput, shot_ids: list[str], model_ids: list[str]) -> list[str]:
+    """Why a submitted form cannot be acted on (empty list: it can)."""
+    known = set(shot_ids)
+    problems = []
+    for what, ids in (("approve", answer.approve), ("reject", answer.reject),
+                      ("prompts", list(answer.prompts)), ("models", list(answer.models))):
+        bad = [i for i in ids if i not in known]
+        if bad:
+            problems.append(f"{what}: unknown shot id {', '.join(map(repr, bad))} (shots: {', '.join(shot_ids)})")
+    bad_models = sorted({m for m in answer.models.values() if m not in set(model_ids)})
+    if bad_models:
+        problems.append(f"models: unknown model {', '.join(map(repr, bad_models))} (see `reelflow models`)")
+    blank = [i for i, p in answer.prompts.items() if not p.strip()]
+    if blank:
+        problems.append(f"prompts: empty prompt for {', '.join(blank)}")
+    if not (answer.approve_all or answer.approve or answer.reject or answer.prompts or answer.models):
+        problems.append("empty submission: nothing was approved or rejected; tick approve_all, or "
+                        "list shots to approve or reject")
+    return problems
 
 
 class ReviewTimeout(RuntimeError):
     """Nobody answered the review gate in time."""
 
 
-def prototype_artifact(stem: str, manifest_like: dict, proto_path: Path, sheet: Path | None, round_no: int) -> None:
-    lines = [f"# Review: {manifest_like['title']} (round {round_no})", "",
-             f"Prototype edit: [{proto_path.name}]({proto_path.resolve().as_uri()})", ""]
-    if sheet is not None and sheet.is_file():
-        lines += [f"![prototype contact sheet]({sheet.resolve().as_uri()})", ""]
-    lines += ["| shot | draft clip | draft model | intended final | prompt |", "|---|---|---|---|---|"]
-    for s in manifest_like["shots"]:
-        clip = f"[{Path(s['clip']).name[:12]}]({Path(s['clip']).resolve().as_uri()})" if s.get("clip") else ""
-        lines.append(f"| {s['id']} | {clip} | {s['draft_model']} | {s['model']} | {s['prompt'][:100]} |")
-    lines += ["", "Resume this run with the form: approve all, approve or reject shots by id, or give a new "
-                  "prompt or model for a shot (it is prototyped again)."]
-    create_markdown_artifact(key=f"{stem}-review".lower().replace("_", "-"), markdown="\n".join(lines),
-                             description="Prototype ready for review")
+@dataclass
+class ShotReview:
+    """One row of the review: what the reviewer sees for a shot."""
+
+    shot_id: str
+    prompt: str
+    draft_by: str  # who actually rendered the draft, e.g. "animatic (for veo-3.1-fast)"
+    final_model: str
+    final_cost: float
+    changed: str = "first round"
+    preview: str | None = None  # href: data: URI or http(s) URL
 
 
-def wait_for_review(timeout: int, mode: str = "pause", poll_interval: int = 2) -> ReviewInput:
+@dataclass
+class ReviewPage:
+    title: str
+    round_no: int
+    shots: list[ShotReview]
+    prototype_href: str | None = None
+    prototype_path: str = ""
+    contact_sheet: str | None = None  # href
+    spent: float = 0.0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def approve_all_cost(self) -> float:
+        return round(sum(s.final_cost for s in self.shots), 2)
+
+    def markdown(self) -> str:
+        lines = [f"# Review: {self.title} (round {self.round_no})", ""]
+        if self.problems:
+            lines += ["> **The last submission could not be used; nothing was approved:**", ">"]
+            lines += [f"> - {p}" for p in self.problems] + [""]
+        lines += [f"**Spent so far** ${self.spent:.2f}. **Approving all** renders {len(self.shots)} finals "
+                  f"for ${self.approve_all_cost:.2f}.", ""]
+        if self.prototype_href:
+            lines += [f"Prototype edit: [{self.prototype_path or 'prototype.mp4'}]({self.prototype_href})", ""]
+        elif self.prototype_path:
+            lines += [f"Prototype edit: `{self.prototype_path}`", ""]
+        if self.contact_sheet:
+            lines += [f"![prototype contact sheet]({self.contact_sheet})", ""]
+        lines += ["| shot | preview | final $ | draft rendered by | final model | changed | prompt |",
+                  "|---|---|---|---|---|---|---|"]
+        for s in self.shots:
+            preview = (f'<video src="{s.preview}" width="192" controls muted loop playsinline></video>'
+                       if s.preview else "")
+            lines.append(f"| {s.shot_id} | {preview} | {s.final_cost:.2f} | {s.draft_by} | {s.final_model} | "
+                         f"{s.changed} | {_cell(s.prompt, 90)} |")
+        lines += ["", "Resume the run with the form: **approve_all**, or list shots to **approve** (the others "
+                      "keep their drafts) or **reject** (a new take), or give a new **prompt** or **model** for "
+                      "a shot (it is prototyped again and you review again)."]
+        return "\n".join(lines)
+
+    def publish(self, key: str) -> None:
+        create_markdown_artifact(key=key, markdown=self.markdown(),
+                                 description=f"Prototype round {self.round_no} ready for review")
+
+
+def _cell(text: str, limit: int) -> str:
+    text = " ".join(text.split()).replace("|", "\\|")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def wait_for_review(form: type[ReviewInput], timeout: int, mode: str = "pause",
+                    poll_interval: int = 2) -> ReviewInput:
     """Pause (keeps the worker) or suspend (frees it; the run restarts from the top with its
     cached tasks when resumed) until the form is submitted."""
     from prefect.exceptions import FlowPauseTimeout
@@ -48,8 +138,8 @@ def wait_for_review(timeout: int, mode: str = "pause", poll_interval: int = 2) -
 
     try:
         if mode == "suspend":
-            return suspend_flow_run(wait_for_input=ReviewInput, timeout=timeout)
-        return pause_flow_run(wait_for_input=ReviewInput, timeout=timeout, poll_interval=poll_interval)
+            return suspend_flow_run(wait_for_input=form, timeout=timeout)
+        return pause_flow_run(wait_for_input=form, timeout=timeout, poll_interval=poll_interval)
     except (TimeoutError, FlowPauseTimeout):
         raise ReviewTimeout(f"no review within {timeout}s: the prototype is in the run's artifacts; "
                             f"re-run with approval='all' or resume faster") from None

@@ -35,13 +35,18 @@ class AssetStore(Protocol):
     def put(self, path: Path, *, name: str | None = None) -> Stored: ...
     def get(self, key: str, dest: Path) -> Path: ...
     def exists(self, key: str) -> bool: ...
-    def url(self, key: str, expires: int = 7 * 24 * 3600) -> str: ...
+    def url(self, key: str, expires: int = 7 * 24 * 3600) -> str | None: ...
 
 
 class LocalAssets:
-    def __init__(self, root: str | Path):
+    """A folder. Its objects have browser links only when a web server publishes the folder
+    (REELFLOW_ASSET_BASE_URL, e.g. `reelflow serve-assets` or nginx): a file:// link from the
+    Prefect UI's http page opens nothing."""
+
+    def __init__(self, root: str | Path, base_url: str | None = None):
         self.root = Path(root).resolve()
         self.root.mkdir(parents=True, exist_ok=True)
+        self.base_url = base_url.rstrip("/") if base_url else None
 
     def put(self, path: Path, *, name: str | None = None) -> Stored:
         sha = sha256_file(path)
@@ -61,8 +66,8 @@ class LocalAssets:
     def exists(self, key: str) -> bool:
         return (self.root / key).is_file()
 
-    def url(self, key: str, expires: int = 0) -> str:
-        return (self.root / key).as_uri()
+    def url(self, key: str, expires: int = 0) -> str | None:
+        return f"{self.base_url}/{key}" if self.base_url else None
 
 
 class S3Assets:
@@ -132,10 +137,34 @@ def _mime(path: Path) -> str:
 
 
 
+class Links:
+    """Hrefs that open where the user is (a browser on the Prefect UI): the asset store's http(s)
+    or presigned URL when it has one, else a data: URI for a small preview, else nothing (the
+    artifact then shows the durable path as text)."""
+
+    def __init__(self, assets: AssetStore):
+        self.assets = assets
+
+    def href(self, path: Path, inline_mime: str | None = None) -> str | None:
+        path = Path(path)
+        if not path.is_file():
+            return None
+        url = self.assets.url(self.assets.put(path).key)
+        if url:
+            return url
+        if inline_mime:
+            from .media.previews import INLINE_LIMIT, data_uri
+
+            data = path.read_bytes()
+            if len(data) <= INLINE_LIMIT:
+                return data_uri(data, inline_mime)
+        return None
+
+
 def asset_store_from_env(default_root: Path) -> AssetStore:
     bucket = os.environ.get("REELFLOW_S3_BUCKET")
     if not bucket:
-        return LocalAssets(default_root)
+        return LocalAssets(default_root, os.environ.get("REELFLOW_ASSET_BASE_URL") or None)
     from .providers.common import credential
 
     return S3Assets(bucket, prefix=os.environ.get("REELFLOW_S3_PREFIX", "reelflow"),

@@ -253,36 +253,28 @@ def render(path: Path,
 
 
 @app.command()
-def deploy(pool: str = typer.Option("reelflow-process", help="Work pool (created as a process pool if missing)."),
-           repository: Optional[str] = typer.Option(None, help="Git URL workers clone (default: origin, else this checkout)."),
-           branch: str = typer.Option("main", help="Branch workers render.")):
-    """Register the prefect.yaml deployments (render-shotlist, nightly) with the Prefect server."""
-    import subprocess
+def deploy(pool: Optional[str] = typer.Option(None, help="Work pool, created as a process pool if missing "
+                                                       "[env REELFLOW_WORK_POOL; default reelflow-process]."),
+           repository: Optional[str] = typer.Option(None, help="Git URL workers clone [env REELFLOW_GIT_REPOSITORY; "
+                                                             "default: origin, else this folder]."),
+           branch: Optional[str] = typer.Option(None, help="Branch workers render [env REELFLOW_GIT_BRANCH; default main]."),
+           out: Optional[str] = typer.Option(None, help="Durable output folder for deployed runs [env REELFLOW_OUT]."),
+           store: Optional[str] = typer.Option(None, help="Durable store (clips, ledger, cache) [env REELFLOW_STORE].")):
+    """Register the render-shotlist and nightly deployments (prefect.yaml here, else reelflow's),
+    the work pool and the per-provider concurrency limits with the Prefect server (PREFECT_API_URL)."""
+    from .deploy import deploy_all, settings
 
-    _prefect_env()
-    root = Path(__file__).resolve().parents[1]
-    if repository is None:
-        got = subprocess.run(["git", "-C", str(root), "remote", "get-url", "origin"], capture_output=True, text=True)
-        repository = got.stdout.strip() or root.as_uri()
-    env = {**os.environ, "REELFLOW_GIT_REPOSITORY": repository, "REELFLOW_GIT_BRANCH": branch,
-           "REELFLOW_WORK_POOL": pool}
-    prefect = str(Path(sys.executable).parent / "prefect")
-    inspect = subprocess.run([prefect, "work-pool", "inspect", pool], capture_output=True, text=True, env=env)
-    if inspect.returncode != 0:
-        subprocess.run([prefect, "work-pool", "create", pool, "--type", "process"], check=True, env=env)
-    # per-provider limits shared by every worker (used when REELFLOW_PREFECT_LIMITS=1)
-    for route, info in load_catalog().routes.items():
-        if route == "animatic":
-            continue
-        decay = info.rpm / 60 if info.rpm else 0
-        subprocess.run([prefect, "global-concurrency-limit", "create", f"reelflow-{route}", "--limit",
-                        str(info.concurrency), "--slot-decay-per-second", f"{decay:g}"],
-                       capture_output=True, env=env)
-    r = subprocess.run([prefect, "--no-prompt", "deploy", "--all"], cwd=root, env=env)
-    if r.returncode:
-        raise typer.Exit(r.returncode)
-    out.print(f"deployed render-shotlist and nightly to pool [bold]{pool}[/] from {repository}@{branch}; "
-              f"start a worker: prefect worker start --pool {pool}")
+    chosen = settings(repository, branch, pool, out, store)
+    for line in chosen.describe():
+        err.print(f"using {line}" if not line.startswith("note:") else line, markup=False, highlight=False)
+    try:
+        names = deploy_all(chosen)
+    except Exception as exc:  # noqa: BLE001 - one line, not a traceback
+        err.print(f"error: deploy failed: {type(exc).__name__}: {exc}", markup=False, highlight=False)
+        raise typer.Exit(2) from None
+    out_console = Console(soft_wrap=True)
+    out_console.print(f"deployed {', '.join(names)} to pool {chosen.pool}; start a worker: "
+                      f"prefect worker start --pool {chosen.pool}", markup=False, highlight=False)
 
 
 def main() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 
@@ -55,3 +56,35 @@ def emit(stage: str, item: str, done: int, total: int) -> None:
             fn(stage, item, done, total)
         except Exception:  # noqa: BLE001 - a broken progress bar must not break a render
             pass
+
+
+# ---------------------------------------------------------------- where outputs and the store live
+# A deployed run executes in a worker's temporary clone that is deleted when the run ends, so
+# anything written inside it is lost: the edit, the clips, the job ledger, the task cache.
+OUT_ENV, STORE_ENV = "REELFLOW_OUT", "REELFLOW_STORE"
+
+
+def output_dir(param: str | None) -> Path:
+    """The flow parameter, else REELFLOW_OUT, else ./out."""
+    return Path(param or os.environ.get(OUT_ENV) or "out").expanduser().resolve()
+
+
+def store_dir(param: str | None, repo_root: Path) -> Path:
+    """The flow parameter, else REELFLOW_STORE, else <repo>/.reelflow."""
+    return Path(param or os.environ.get(STORE_ENV) or repo_root / ".reelflow").expanduser().resolve()
+
+
+class EphemeralPathError(ValueError):
+    """A deployed run would write where the next run cannot find it."""
+
+
+def refuse_ephemeral(checkout: Path, out: Path, store: Path) -> None:
+    """Raise, before anything is paid for, when a deployed run's output or store is inside the
+    checkout the worker pulled for it."""
+    checkout = checkout.resolve()
+    for what, path, env in (("output folder", out, OUT_ENV), ("store", store, STORE_ENV)):
+        if path == checkout or checkout in path.parents:
+            raise EphemeralPathError(
+                f"the {what} {path} is inside this run's checkout {checkout}, which the worker deletes "
+                f"when the run ends; set {env} to a durable folder in the worker's environment or the "
+                f"work pool's `env` job variable (`reelflow deploy --{'out' if env == OUT_ENV else 'store'} DIR`)")

@@ -77,16 +77,18 @@ def generate(request: GenerationRequest, route: str, store_root: str, cost_usd: 
 
 def prefect_limit(route: str):
     """Across workers and machines: the Prefect global concurrency limit `reelflow-<route>`
-    (created by `reelflow deploy` from the catalog) when REELFLOW_PREFECT_LIMITS=1. Within one
-    process the per-provider semaphore and rate limiter always apply."""
+    (created from the catalog by `reelflow deploy` and by each render for its routes), always
+    enforced; a missing limit is an error, never silently unlimited. Within one process the
+    per-provider semaphore and rate limiter apply too."""
     import contextlib
-    import os
 
-    if os.environ.get("REELFLOW_PREFECT_LIMITS") != "1" or route == "animatic":
+    from reelflow.limits import limit_name
+
+    if route == "animatic":
         return contextlib.nullcontext()
     from prefect.concurrency.sync import concurrency
 
-    return concurrency(f"reelflow-{route}", occupy=1, strict=True)
+    return concurrency(limit_name(route), occupy=1, strict=True)
 
 
 def stored_clip_exists(request: GenerationRequest, route: str, store_root: str) -> bool:

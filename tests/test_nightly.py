@@ -1,4 +1,5 @@
-"""The nightly flow renders exactly the shot lists changed since their last render (git diff)."""
+"""The nightly flow renders exactly the shot lists whose content changed since their last final
+render (shot list, assets, routing), on full and shallow clones alike."""
 
 from __future__ import annotations
 
@@ -46,22 +47,31 @@ def test_nightly_renders_only_what_changed(prefect_harness, tmp_path, counting_p
 
     first = nightly(**kw)
     assert sorted(Path(r["path"]).name for r in first) == ["a.yaml", "b.yaml"]
-    assert all(r["reason"] == "never rendered" and r["status"] == "final" for r in first)
-    assert nightly(**kw) == []  # nothing changed
+    assert all(r["reason"] == "never rendered" and r["status"] == "final" and r["render"] for r in first)
+    assert all(r["clips_generated"] == 2 for r in first)  # draft + final of the one shot
+    again = nightly(**kw)
+    assert [r["status"] for r in again] == ["skipped", "skipped"]
+    assert all("unchanged" in r["reason"] for r in again)
 
     data = yaml.safe_load(B)
     data["shots"][0]["prompt"] = "Desert at dusk"
     (repo / "shotlists" / "b.yaml").write_text(yaml.safe_dump(data))
     git(repo, "commit", "-qam", "b: dusk")
+    # a shallow clone (what Prefect's git_clone step makes) holds no history: content decides
+    shallow = tmp_path / "shallow"
+    subprocess.run(["git", "clone", "-q", "--depth", "1", (repo).as_uri(), str(shallow)], check=True)
     before = len(counting_provider.submits)
-    second = nightly(**kw)
-    assert [Path(r["path"]).name for r in second] == ["b.yaml"]
-    assert "shotlists/b.yaml" in second[0]["reason"]
+    second = nightly(**{**kw, "shotlists": str(shallow / "shotlists")})
+    assert [r["status"] for r in second] == ["skipped", "final"]
+    assert second[1]["reason"] == "shot list edited" and second[1]["clips_generated"] == 2
     assert set(counting_provider.submits[before:]) == {"draft:two", "final:two"}
 
     # an asset a shot list uses counts as a change to it
     (repo / "assets/music/bed.wav").write_bytes((repo / "assets/music/bed.wav").read_bytes()[:-4000])
     git(repo, "commit", "-qam", "shorter bed")
+    before = len(counting_provider.submits)
     third = nightly(**kw)
-    assert [Path(r["path"]).name for r in third] == ["a.yaml"]
-    assert "assets/music/bed.wav" in third[0]["reason"]
+    assert [r["status"] for r in third] == ["final", "skipped"]
+    assert third[0]["reason"] == "asset changed: assets/music/bed.wav"
+    assert counting_provider.submits[before:] == []  # new mix only: the clips are cache hits
+    assert third[0]["clips_generated"] == 0

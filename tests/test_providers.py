@@ -84,8 +84,13 @@ def cloud(monkeypatch, video_bytes):
         f.stop()
 
 
-def run_task(req: GenerationRequest, route: str, store: Path, retries: int = 4):
+def run_task(req: GenerationRequest, route: str, store: Path, retries: int = 4, limits: bool = True):
+    from reelflow.catalog import load_catalog
+    from reelflow.limits import ensure_provider_limits
     from reelflow.tasks.generation import generate
+
+    if limits:  # as every render does for the routes it uses
+        ensure_provider_limits(load_catalog(), {route})
 
     return generate.with_options(retries=retries, retry_delay_seconds=0.05, retry_jitter_factor=0,
                                  result_storage=store / "prefect-results", refresh_cache=True)(
@@ -222,17 +227,25 @@ def test_cloud_upscale_goes_through_the_provider_layer(prefect_harness, cloud, t
 
 
 def test_prefect_global_concurrency_limit_guards_a_provider(prefect_harness, cloud, tmp_path, monkeypatch):
-    """With REELFLOW_PREFECT_LIMITS=1 a job holds a slot of the `reelflow-<route>` limit (shared by
-    every worker on the server); a missing limit is an error, not silently unlimited."""
+    """A job holds a slot of the `reelflow-<route>` limit (shared by every worker on the server),
+    with no switch to turn it on; a missing limit is an error, not silently unlimited."""
     import asyncio
 
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 
     fake, req = cloud("fal")
-    monkeypatch.setenv("REELFLOW_PREFECT_LIMITS", "1")
+
+    async def drop():
+        async with get_client() as client:
+            try:
+                await client.delete_global_concurrency_limit_by_name("reelflow-fal")
+            except Exception:  # noqa: BLE001 - not there yet
+                pass
+
+    asyncio.run(drop())
     with pytest.raises(Exception, match="reelflow-fal"):
-        run_task(req, "fal", tmp_path / "store0", retries=0)
+        run_task(req, "fal", tmp_path / "store0", retries=0, limits=False)
     assert fake.submissions == 0
 
     async def create():
@@ -240,5 +253,5 @@ def test_prefect_global_concurrency_limit_guards_a_provider(prefect_harness, clo
             await client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name="reelflow-fal", limit=1))
 
     asyncio.run(create())
-    clip = run_task(req, "fal", tmp_path / "store1")
+    clip = run_task(req, "fal", tmp_path / "store1", limits=False)
     assert clip.provider == "fal" and fake.submissions == 1

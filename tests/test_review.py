@@ -6,6 +6,8 @@ import asyncio
 import threading
 import time
 
+import pytest
+
 from .conftest import make_repo
 
 CUT = """\
@@ -74,6 +76,17 @@ def test_review_gate_rejects_rewrites_then_approves(prefect_harness, tmp_path, c
     assert rid2 == rid
     drafts = [s for s in counting_provider.submits if s.startswith("draft:")]
     assert drafts.count("draft:tin") == 2 and drafts.count("draft:harbor") == 1
+    # a typo in an id is refused by the form's schema: the run stays paused, nothing approved
+    with pytest.raises(Exception, match="Harbor"):
+        resume_flow_run(rid, run_input={"reject": ["Harbor"], "reviewer": "qa"})
+    assert wait_paused("review-") == rid
+    # an empty submission passes the schema but approves nothing: paused again, problem shown
+    resume_flow_run(rid, run_input={"reviewer": "qa"})
+    time.sleep(1.0)
+    assert wait_paused("review-") == rid
+    review = _latest(asyncio.run(_artifacts(rid)), "review-review")
+    assert "empty submission" in review and "nothing was approved" in review
+    assert len([s for s in counting_provider.submits if s.startswith("final:")]) == 0
     resume_flow_run(rid, run_input={"approve_all": True, "reviewer": "qa"})
     t.join(timeout=300)
     assert "error" not in box, box.get("error")
@@ -85,13 +98,22 @@ def test_review_gate_rejects_rewrites_then_approves(prefect_harness, tmp_path, c
     arts = asyncio.run(_artifacts(rid))
     by_key = {a.key: a for a in arts if a.key}
     assert {"review-plan", "review-progress", "review-summary", "review-review"} <= set(by_key)
-    assert by_key["review-progress"].data == 100
-    assert "Review cut" in by_key["review-summary"].data and "contact sheet" in by_key["review-summary"].data
+    assert _latest(arts, "review-progress") == 100  # each shot once per tier, re-prototypes included
+    summary = _latest(arts, "review-summary")
+    assert "Review cut" in summary and "data:image/jpeg;base64," in summary and "file://" not in summary
     plans = [str(a.data) for a in arts if a.key == "review-plan"]
     assert any("cache hit" in p and "actual $" in p for p in plans)  # the final version has actuals
-    review = by_key["review-review"].data
-    assert "prototype contact sheet" in review and "review.prototype.mp4" in review and "file://" in review
+    review = _latest(arts, "review-review")
+    assert "file://" not in review and "review.prototype.mp4" in review
+    assert review.count("data:image/jpeg;base64,") == 1  # the contact sheet, inline
+    assert review.count('<video src="data:video/mp4;base64,') == 2  # a moving preview per shot
+    assert "new prompt" in review and "Spent so far" in review and "Approving all" in review
     assert (tmp_path / "out" / "review.prototype.contact.png").is_file()
+
+
+def _latest(arts, key: str):
+    """The newest version of a keyed artifact's data."""
+    return max((a for a in arts if a.key == key), key=lambda a: a.created).data
 
 
 def test_review_timeout_fails_clearly(prefect_harness, tmp_path, counting_provider):

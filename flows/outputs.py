@@ -1,0 +1,95 @@
+"""What the user is shown: outputs published to the durable asset store, browser hrefs for them,
+and the review page for a prototype round."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from reelflow import providers
+from reelflow.assets import Links, asset_store_from_env
+from reelflow.deliver.contact import contact_sheet
+from reelflow.generate import ClipResult
+from reelflow.media.previews import jpeg_bytes, proxy_clip
+from reelflow.store import Store
+from reelflow.timeline import build_timeline
+from reelflow.flows.review import ReviewPage, ShotReview
+
+
+def links_for(store: Store) -> Links:
+    return Links(asset_store_from_env(store.root / "assets"))
+
+
+def image_href(links: Links, png: Path) -> str | None:
+    """A contact sheet as a JPEG: a URL where the asset store has one, else a data: URI."""
+    jpg = png.with_suffix(".jpg")
+    tmp = jpg.with_name(jpg.name + ".part")
+    tmp.write_bytes(jpeg_bytes(png))
+    tmp.replace(jpg)
+    return links.href(jpg, inline_mime="image/jpeg")
+
+
+def clip_preview(links: Links, store: Store, clip: ClipResult) -> str | None:
+    """A small inline player for one clip (cached per clip content in the store)."""
+    proxy = store.derived(f"preview-{clip.sha256[:32]}", ".mp4")
+    if not proxy.is_file():
+        proxy_clip(Path(clip.path), proxy)
+    return links.href(proxy, inline_mime="video/mp4")
+
+
+def draft_by(clip: ClipResult) -> str:
+    if clip.provider == "animatic" and clip.model != "animatic":
+        return f"animatic (for {clip.model})"
+    return f"{clip.model} via {clip.provider}"
+
+
+def billable(model: str, cost: float, cat, today) -> float:
+    return 0.0 if providers.resolve_route(model, cat, today).route == "animatic" else cost
+
+
+def review_page(run, drafts: dict, proto_path: Path, round_no: int, changed: dict[str, str],
+                problems: list[str]) -> ReviewPage:
+    """The review artifact's content: prototype, contact sheet, per-shot previews and costs."""
+    loaded, plan, links = run.loaded, run.plan, run.links
+    ids = [s.id for s in loaded.spec.shots]
+    sheet = run.out / f"{loaded.stem}.prototype.contact.png"
+    contact_sheet(proto_path, build_timeline(loaded.spec), [(i, draft_by(drafts[i][0])) for i in ids], sheet)
+    rows = []
+    for sp in plan.shots:
+        clip = drafts[sp.shot_id][0]
+        rows.append(ShotReview(
+            shot_id=sp.shot_id, prompt=next(s.prompt for s in loaded.spec.shots if s.id == sp.shot_id),
+            draft_by=draft_by(clip), final_model=sp.model,
+            final_cost=billable(sp.model, sp.final.cost, run.cat, run.today),
+            changed=changed.get(sp.shot_id, "unchanged"), preview=clip_preview(links, run.store, clip)))
+    spent = sum(c.cost_usd for c, hit in drafts.values() if not hit)
+    return ReviewPage(title=loaded.spec.title, round_no=round_no, shots=rows,
+                      prototype_href=links.href(proto_path), prototype_path=str(proto_path),
+                      contact_sheet=image_href(links, sheet), spent=round(spent, 2), problems=problems)
+
+
+def publish_outputs(run, manifest: dict, drafts: dict, finals: dict) -> dict:
+    """Keep every generated clip and the finished outputs (edit, prototype, companions) in the
+    durable asset store (local folder or S3), content-addressed; return the keys and, per output
+    file name, a browser href (None where the store has no web address)."""
+    assets, stem, out = run.links.assets, run.loaded.stem, run.out
+    keys: dict[str, str] = {}
+    for tier, clips in (("draft", drafts), ("final", finals)):
+        for shot_id, (clip, _) in clips.items():
+            keys[f"{tier}:{shot_id}"] = assets.put(Path(clip.path)).uri
+    names = [f"{stem}.mp4", f"{stem}.prototype.mp4",
+             *((manifest.get("deliverables") or {}).get("files") or {}).values()]
+    hrefs: dict[str, str | None] = {}
+    for name in names:
+        path = out / name
+        if path.is_file():
+            stored = assets.put(path)
+            keys[name] = stored.uri
+            hrefs[name] = assets.url(stored.key)
+    return {"store": type(assets).__name__, "objects": keys, "hrefs": hrefs,
+            "edit_url": hrefs.get(f"{stem}.mp4")}
+
+
+def summary_sheet(run, manifest: dict) -> str | None:
+    files = (manifest.get("deliverables") or {}).get("files") or {}
+    png = run.out / files["contact_sheet"] if "contact_sheet" in files else None
+    return image_href(run.links, png) if png and png.is_file() else None

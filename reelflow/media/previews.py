@@ -1,0 +1,42 @@
+"""Small previews a browser on the Prefect UI can show: a JPEG contact sheet and per-shot H.264
+proxies, embedded as data: URIs when no web-reachable asset store holds them (file:// links are
+blocked from an http page)."""
+
+from __future__ import annotations
+
+import base64
+import io
+from pathlib import Path
+
+from PIL import Image
+
+from .ffmpeg import run_ffmpeg
+
+# What one inline preview may weigh; bigger ones are left out rather than bloating the artifact.
+INLINE_LIMIT = 400_000
+
+
+def data_uri(data: bytes, mime: str) -> str:
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def jpeg_bytes(image: Path, max_width: int = 1200, quality: int = 72) -> bytes:
+    with Image.open(image) as im:
+        im = im.convert("RGB")
+        if im.width > max_width:
+            im = im.resize((max_width, round(im.height * max_width / im.width)), Image.LANCZOS)
+        buf = io.BytesIO()
+        im.save(buf, "JPEG", quality=quality, optimize=True)
+    return buf.getvalue()
+
+
+def proxy_clip(src: Path, dest: Path, width: int = 192, fps: int = 12, seconds: float = 8.0) -> Path:
+    """A few-KB H.264 + AAC proxy of a clip (even dimensions, faststart) for an inline player."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(dest.name + ".part.mp4")
+    run_ffmpeg(["-i", str(src), "-t", f"{seconds:g}", "-vf", f"scale={width}:-2,fps={fps}",
+                "-c:v", "libx264", "-preset", "veryfast", "-crf", "34", "-pix_fmt", "yuv420p",
+                "-profile:v", "baseline", "-c:a", "aac", "-b:a", "24k", "-ac", "1", "-ar", "22050",
+                "-movflags", "+faststart", str(tmp)], what=f"preview of {src.name}")
+    tmp.replace(dest)
+    return dest
