@@ -59,7 +59,7 @@ def review_page(run, drafts: dict, proto_path: Path, round_no: int, changed: dic
         rows.append(ShotReview(
             shot_id=sp.shot_id, prompt=next(s.prompt for s in loaded.spec.shots if s.id == sp.shot_id),
             draft_by=draft_by(clip), final_model=sp.model,
-            final_cost=billable(sp.model, sp.final.cost, run.cat, run.today),
+            final_cost=billable(sp.model, sp.final.cost, run.cat, run.today), list_price=sp.final.cost,
             changed=changed.get(sp.shot_id, "unchanged"), preview=clip_preview(links, run.store, clip)))
     spent = sum(c.cost_usd for c, hit in drafts.values() if not hit)
     return ReviewPage(title=loaded.spec.title, round_no=round_no, shots=rows,

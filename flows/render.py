@@ -459,7 +459,7 @@ def render_shotlist(shotlist: str, out_dir: str | None = None, approval: Approva
                               drafts=drafts, finals=finals, approved=approved, edit=edit,
                               prototype=proto[0], out_dir=out, mix=mix.model_dump(mode="json"),
                               delivered=delivered)
-    manifest.update(inputs=inputs, out_dir=str(out), store=str(store.root))
+    manifest.update(inputs=inputs, out_dir=str(out), store=str(store.root), checkout=str(loaded.repo_root))
     manifest["published"] = publish_outputs(run, manifest, drafts, finals)
     write_json_atomic(out / f"{loaded.stem}.manifest.json", manifest)
     summary(loaded.stem, manifest, manifest["published"]["hrefs"], summary_sheet(run, manifest))

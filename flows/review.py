@@ -74,7 +74,8 @@ class ShotReview:
     prompt: str
     draft_by: str  # who actually rendered the draft, e.g. "animatic (for veo-3.1-fast)"
     final_model: str
-    final_cost: float
+    final_cost: float  # what approving it will cost with the keys configured now
+    list_price: float = 0.0  # the intended model's price (what it costs once its key is set)
     changed: str = "first round"
     preview: str | None = None  # href: data: URI or http(s) URL
 
@@ -112,7 +113,8 @@ class ReviewPage:
         for s in self.shots:
             preview = (f'<video src="{s.preview}" width="192" controls muted loop playsinline></video>'
                        if s.preview else "")
-            lines.append(f"| {s.shot_id} | {preview} | {s.final_cost:.2f} | {s.draft_by} | {s.final_model} | "
+            cost = f"{s.final_cost:.2f}" + (f" (list {s.list_price:.2f})" if s.list_price != s.final_cost else "")
+            lines.append(f"| {s.shot_id} | {preview} | {cost} | {s.draft_by} | {s.final_model} | "
                          f"{s.changed} | {_cell(s.prompt, 90)} |")
         lines += ["", "Resume the run with the form: **approve_all**, or list shots to **approve** (the others "
                       "keep their drafts) or **reject** (a new take), or give a new **prompt** or **model** for "

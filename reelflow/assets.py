@@ -129,6 +129,30 @@ class S3Assets:
                                                   ExpiresIn=expires)
 
 
+def serve(root: Path, host: str, port: int) -> None:
+    """A read-only http server over a local asset folder (content-addressed files only; no
+    directory listings)."""
+    import functools
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(SimpleHTTPRequestHandler):
+        extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".mp4": "video/mp4", ".vtt": "text/vtt",
+                          ".otio": "application/json", ".edl": "text/plain", ".srt": "application/x-subrip"}
+
+        def list_directory(self, path):  # noqa: ANN001 - http.server's signature
+            self.send_error(404, "no listings")
+            return None
+
+        def log_message(self, format, *args):  # noqa: A002 - quiet
+            pass
+
+    httpd = ThreadingHTTPServer((host, port), functools.partial(Handler, directory=str(root)))
+    try:
+        httpd.serve_forever()
+    finally:
+        httpd.server_close()
+
+
 def _mime(path: Path) -> str:
     return {".mp4": "video/mp4", ".json": "application/json", ".png": "image/png", ".wav": "audio/wav",
             ".srt": "application/x-subrip", ".vtt": "text/vtt", ".otio": "application/json",

@@ -158,7 +158,7 @@ def _prefect_env() -> None:
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 
-def _run_flow(path: Path, out_dir: Path, approval: str, approve: list[str], store: Optional[str],
+def _run_flow(path: Path, out_dir: Optional[Path], approval: str, approve: list[str], store: Optional[str],
               catalog: Optional[str], today: dt.date) -> dict:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -177,7 +177,7 @@ def _run_flow(path: Path, out_dir: Path, approval: str, approve: list[str], stor
 
         remove = on_progress(listener)
         try:
-            return render_shotlist(str(path), out_dir=str(out_dir), approval=approval,
+            return render_shotlist(str(path), out_dir=str(out_dir) if out_dir else None, approval=approval,
                                    approve=approve or None, store_dir=store, catalog=catalog, today=today)
         finally:
             remove()
@@ -185,7 +185,8 @@ def _run_flow(path: Path, out_dir: Path, approval: str, approve: list[str], stor
 
 @app.command()
 def render(path: Path,
-           out_dir: Path = typer.Option(Path("out"), "--out", help="Where the edit and manifest go."),
+           out_dir: Optional[Path] = typer.Option(None, "--out", help="Where the edit and manifest go "
+                                                                     "[env REELFLOW_OUT; default ./out]."),
            approve_all: bool = typer.Option(False, "--approve-all", help="Approve every prototype (unattended)."),
            prototype_only: bool = typer.Option(False, "--prototype-only", help="Stop after the prototype edit."),
            approve: list[str] = typer.Option([], "--approve", help="Approve one shot id (repeatable)."),
@@ -219,6 +220,9 @@ def render(path: Path,
         mode = "listed"
     else:
         mode = "prototype-only"
+    from .config import output_dir
+
+    out_dir = output_dir(str(out_dir) if out_dir else None)
     try:
         manifest = _run_flow(path, out_dir, mode, approve, store, catalog, today)
         if mode == "prototype-only" and not prototype_only:
@@ -243,6 +247,8 @@ def render(path: Path,
         err.print(f"error: {type(exc).__name__}: {exc}", markup=False, highlight=False)
         raise typer.Exit(4) from None
     o = manifest["output"]
+    if o.get("loudness_note"):
+        err.print(f"warning: loudness: {o['loudness_note']}", markup=False, highlight=False)
     if manifest["status"] == "final":
         out.print(f"[green]done[/] {out_dir / o['path']}: {o['duration']:.2f}s {o['width']}x{o['height']} "
                   f"@{o['fps']:g} fps, {o['integrated_lufs']} LUFS; manifest "
@@ -275,6 +281,22 @@ def deploy(pool: Optional[str] = typer.Option(None, help="Work pool, created as 
     out_console = Console(soft_wrap=True)
     out_console.print(f"deployed {', '.join(names)} to pool {chosen.pool}; start a worker: "
                       f"prefect worker start --pool {chosen.pool}", markup=False, highlight=False)
+
+
+@app.command("serve-assets")
+def serve_assets(store: Optional[str] = typer.Option(None, help="The store whose assets/ to serve "
+                                                                "[env REELFLOW_STORE; default ./.reelflow]."),
+                 host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+                 port: int = typer.Option(8787, help="Port to listen on.")):
+    """Serve the local asset store read-only over http, so the links in the Prefect UI's
+    artifacts open in a browser (set REELFLOW_ASSET_BASE_URL to this server's address)."""
+    from .assets import serve
+
+    root = Path(store or os.environ.get("REELFLOW_STORE") or ".reelflow").expanduser().resolve() / "assets"
+    root.mkdir(parents=True, exist_ok=True)
+    err.print(f"serving {root} on http://{host}:{port}/ (REELFLOW_ASSET_BASE_URL=http://{host}:{port})",
+              markup=False, highlight=False)
+    serve(root, host, port)
 
 
 def main() -> None:

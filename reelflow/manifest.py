@@ -31,6 +31,21 @@ def clip_entry(clip, cache_hit: bool, intended_cost: float) -> dict[str, Any]:
     }
 
 
+def loudness_note(lufs: float | None, true_peak: float | None, target: float, tolerance: float = 0.5,
+                  ceiling: float = -1.0) -> str | None:
+    """Why the edit's measured loudness misses its target (None when it lands)."""
+    if lufs is None or true_peak is None:
+        return None
+    problems = []
+    if not abs(lufs - target) <= tolerance:  # also catches -inf (silence)
+        problems.append(f"{lufs} LUFS is {abs(lufs - target):.1f} LU from the {target:g} LUFS target"
+                        + (" (the mix is silent)" if lufs == float("-inf") else
+                           "; the material is too peaky to get there without more limiting" if lufs < target else ""))
+    if true_peak > ceiling:
+        problems.append(f"true peak {true_peak} dBTP is above {ceiling:g} dBTP")
+    return "; ".join(problems) or None
+
+
 def build_manifest(*, loaded: LoadedShotList, plan: Plan, timeline: Timeline, status: str,
                    drafts: dict[str, tuple], finals: dict[str, tuple], approved: list[str],
                    edit: dict | None, prototype: dict | None, out_dir: Path,
@@ -93,6 +108,8 @@ def build_manifest(*, loaded: LoadedShotList, plan: Plan, timeline: Timeline, st
             **({k: edit[k] for k in ("duration", "frames", "width", "height", "fps", "has_audio",
                                      "integrated_lufs", "true_peak_dbtp", "sha256")} if edit else {}),
             "expected_duration": round(timeline.duration, 4),
+            **({"loudness_note": note} if edit and (note := loudness_note(
+                edit.get("integrated_lufs"), edit.get("true_peak_dbtp"), loaded.spec.output.loudness_lufs)) else {}),
         },
         "prototype": ({k: prototype[k] for k in ("duration", "frames", "width", "height", "fps",
                                                  "integrated_lufs", "sha256")}

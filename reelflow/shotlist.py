@@ -452,6 +452,35 @@ def _display(path: Path) -> Path:
         return path
 
 
+MAX_FILE_CHARS = 2_000_000
+MAX_NODES = 200_000
+
+
+def _expanded_size(node: yaml.Node | None) -> int:
+    """How many values the document holds once every alias is expanded, counted on the node
+    graph (shared nodes counted once per use, each computed once), stopping early past the cap."""
+    memo: dict[int, int] = {}
+
+    def size(n: yaml.Node) -> int:
+        if id(n) in memo:
+            return memo[id(n)]
+        total = 1
+        if isinstance(n, yaml.SequenceNode):
+            for child in n.value:
+                total += size(child)
+                if total > MAX_NODES:
+                    break
+        elif isinstance(n, yaml.MappingNode):
+            for k, v in n.value:
+                total += size(k) + size(v)
+                if total > MAX_NODES:
+                    break
+        memo[id(n)] = total
+        return total
+
+    return size(node) if node is not None else 0
+
+
 def parse_shotlist(path: Path) -> tuple[ShotList, dict[str, int], Any]:
     """Parse and schema-validate one file; raise ShotListError with located problems."""
     shown = _display(path)
@@ -461,9 +490,18 @@ def parse_shotlist(path: Path) -> tuple[ShotList, dict[str, int], Any]:
         raise ShotListError([Problem(str(shown), None, None, None, "file not found")]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ShotListError([Problem(str(shown), None, None, None, f"cannot read: {exc}")]) from None
+    if len(text) > MAX_FILE_CHARS:
+        raise ShotListError([Problem(str(shown), None, None, None,
+                                     f"file too large ({len(text):,} characters; the limit is {MAX_FILE_CHARS:,})")])
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+        expanded = _expanded_size(node)
+        if expanded > MAX_NODES:
+            raise ShotListError([Problem(str(shown), None, None, None,
+                                         f"YAML aliases expand to over {MAX_NODES:,} values (an alias bomb?)")])
         data = yaml.safe_load(text)
+    except RecursionError:
+        raise ShotListError([Problem(str(shown), None, None, None, "YAML nested too deeply")]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None

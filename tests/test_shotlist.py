@@ -152,3 +152,30 @@ def test_json_schema_has_fields():
         assert name in text
     # the schema is the model's own: a document valid for pydantic validates
     ShotList.model_validate({"title": "x", "shots": [{"id": "a", "prompt": "p", "duration": 1}]})
+
+
+def test_alias_bomb_is_refused_in_under_a_second(tmp_path):
+    import time
+
+    rows = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    rows += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 10)]
+    path = tmp_path / "bomb.yaml"
+    path.write_text("\n".join(rows) + "\ntitle: x\nshots: [{id: a, prompt: b, duration: 1}]\n")
+    t0 = time.perf_counter()
+    with pytest.raises(ShotListError, match="alias"):
+        load_shotlist(path)
+    assert time.perf_counter() - t0 < 1.0
+
+
+def test_small_aliases_still_work(tmp_path):
+    path = make_repo(tmp_path, "x: &base {duration: 1, kind: product}\ntitle: t\n"
+                               "shots: [{id: a, prompt: p, <<: *base}, {id: b, prompt: q, <<: *base}]\n")
+    with pytest.raises(ShotListError, match="x"):  # the anchor's holder is an unknown field, named
+        load_shotlist(path)
+
+
+def test_deep_nesting_is_one_line_error(tmp_path):
+    path = tmp_path / "deep.yaml"
+    path.write_text("title: x\nshots: " + "[" * 3000 + "]" * 3000 + "\n")
+    with pytest.raises(ShotListError, match="nested too deeply"):
+        load_shotlist(path)
