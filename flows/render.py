@@ -19,7 +19,7 @@ from prefect.tasks import exponential_backoff
 from reelflow import providers
 from reelflow.catalog import Catalog
 from reelflow.config import RetryPolicy, emit
-from reelflow.errors import BudgetError, MediaError, ProviderError
+from reelflow.errors import BudgetError, JobPendingError, MediaError, ProviderError
 from reelflow.providers.common import AuthError
 from reelflow.routing import RenderSpec, spec_pair
 from reelflow.generate import ClipResult
@@ -142,7 +142,7 @@ def _fallback(run: RenderRun, shot_id: str, tier: str, error: BaseException) -> 
         note = f"fallback from {failed} to {model_id}: {reason}"
         try:
             clip = _submit(run, spec, shot_id, tier, [note]).result()
-        except AuthError:
+        except (AuthError, JobPendingError):
             raise
         except (ProviderError, MediaError) as exc:
             failed, reason = model_id, f"{type(exc).__name__}: {exc}"
@@ -165,8 +165,10 @@ def render_tier(run: RenderRun, tier: str, shot_ids: list[str]) -> dict[str, tup
         try:
             clip = fut.result()
             hit = clip.cache_hit or (fut.state.name == "Cached")
-        except AuthError:
-            raise  # a missing or refused key stops the run: the message names the variable
+        except (AuthError, JobPendingError):
+            # a missing or refused key stops the run (the message names the variable); a paid
+            # job still pending is resumed by the next run, never replaced by another model
+            raise
         except (ProviderError, MediaError) as exc:
             clip, hit = _fallback(run, shot_id, tier, exc), False
         out[shot_id] = (clip, hit)
@@ -389,7 +391,7 @@ def review_loop(run: RenderRun, drafts: dict, proto: tuple[dict, MixResult], *, 
 
 
 def task_runner():
-    """Threads by default (renders wait on providers and ffmpeg). REELFLOW_DASK_ADDRESS fans
+    """Threads by default (renders wait on providers and ffmpeg; REELFLOW_THREADS, default 16). REELFLOW_DASK_ADDRESS fans
     tasks out to a Dask cluster (prefect-dask); REELFLOW_DASK_WORKERS=N starts a local one."""
     address, workers = os.environ.get("REELFLOW_DASK_ADDRESS"), os.environ.get("REELFLOW_DASK_WORKERS")
     if address or workers:
@@ -400,7 +402,9 @@ def task_runner():
         return DaskTaskRunner(cluster_kwargs={"n_workers": int(workers), "threads_per_worker": 2,
                                               "processes": True, "host": "127.0.0.1",
                                               "dashboard_address": None})
-    return ThreadPoolTaskRunner(max_workers=int(os.environ.get("REELFLOW_THREADS", "4")))
+    # waiting on a provider holds a thread: enough of them that fan-out is bounded by each
+    # provider's limit, not by the pool (ffmpeg work is bounded to the cores in run_ffmpeg)
+    return ThreadPoolTaskRunner(max_workers=int(os.environ.get("REELFLOW_THREADS", "16")))
 
 
 @flow(name="render-shotlist", flow_run_name=_run_name, task_runner=task_runner(), log_prints=True)

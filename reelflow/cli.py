@@ -156,6 +156,10 @@ def _prefect_env() -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "600")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    if os.environ.get("REELFLOW_DEBUG") != "1":
+        # the terminal shows reelflow's one-line errors and warnings, not Prefect's tracebacks
+        # (the run's logs still reach the Prefect API); REELFLOW_DEBUG=1 shows everything
+        os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
 
 
 def _run_flow(path: Path, out_dir: Optional[Path], approval: str, approve: list[str], store: Optional[str],
@@ -247,6 +251,8 @@ def render(path: Path,
         err.print(f"error: {type(exc).__name__}: {exc}", markup=False, highlight=False)
         raise typer.Exit(4) from None
     o = manifest["output"]
+    for warning in manifest.get("warnings", []):
+        err.print(f"warning: {warning}", markup=False, highlight=False)
     if o.get("loudness_note"):
         err.print(f"warning: loudness: {o['loudness_note']}", markup=False, highlight=False)
     if manifest["status"] == "final":

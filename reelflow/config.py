@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from .errors import ReelflowError
+
 
 def _float(name: str, default: float) -> float:
     try:
@@ -74,7 +76,7 @@ def store_dir(param: str | None, repo_root: Path) -> Path:
     return Path(param or os.environ.get(STORE_ENV) or repo_root / ".reelflow").expanduser().resolve()
 
 
-class EphemeralPathError(ValueError):
+class EphemeralPathError(ReelflowError):
     """A deployed run would write where the next run cannot find it."""
 
 

@@ -74,5 +74,11 @@ class ContentRejectedError(PermanentProviderError):
     """The provider's safety filter rejected the prompt; a fallback model may accept it."""
 
 
+class JobPendingError(ProviderError):
+    """A paid job the provider has not reported failed, but that could not be finished now
+    (still running at the poll deadline, or its output could not be fetched). Never a reason to
+    submit again or to fall back: a re-run resumes the same job from the ledger."""
+
+
 class MediaError(ReelflowError):
     """A media file is missing, truncated or not what it claims to be."""

@@ -46,6 +46,21 @@ def loudness_note(lufs: float | None, true_peak: float | None, target: float, to
     return "; ".join(problems) or None
 
 
+def fallback_warnings(drafts: dict[str, tuple], finals: dict[str, tuple]) -> list[str]:
+    """A fallback is never silent: one line per clip rendered by another model than planned."""
+    out = []
+    for tier, clips in (("draft", drafts), ("final", finals)):
+        for shot_id, (clip, _) in clips.items():
+            if clip.fallback_from:
+                who = ("the offline animatic (no real model rendered it)" if clip.provider == "animatic"
+                       else f"{clip.model} via {clip.provider}")
+                out.append(f"shot '{shot_id}' {tier}: {clip.fallback_from} failed; rendered by {who} instead "
+                           f"({clip.fallback_reason})")
+            out += [f"shot '{shot_id}' {tier}: {n} (${clip.cost_usd:.2f})" for n in clip.notes
+                    if n.startswith("generated again")]
+    return out
+
+
 def build_manifest(*, loaded: LoadedShotList, plan: Plan, timeline: Timeline, status: str,
                    drafts: dict[str, tuple], finals: dict[str, tuple], approved: list[str],
                    edit: dict | None, prototype: dict | None, out_dir: Path,
@@ -120,5 +135,6 @@ def build_manifest(*, loaded: LoadedShotList, plan: Plan, timeline: Timeline, st
                                    "total": plan.total_cost},
                  "actual_usd": round(actual, 4), "budget_usd": plan.budget_usd},
         "notes": list(plan.notes),
+        "warnings": fallback_warnings(drafts, finals),
         "shots": shots,
     }

@@ -11,7 +11,7 @@ from prefect.cache_policies import NO_CACHE
 from reelflow import providers
 from reelflow.catalog import Catalog, load_catalog
 from reelflow.generate import ClipResult, build_request, generate_clip, is_transient
-from reelflow.providers.base import GenerationRequest, cache_key
+from reelflow.providers.base import GenerationRequest, cache_key, clip_key
 from reelflow.routing import Plan, RenderSpec, plan_shotlist
 from reelflow.shotlist import LoadedShotList
 from reelflow.store import Store
@@ -56,7 +56,9 @@ def generation_key(context, parameters) -> str:
     req: GenerationRequest = parameters["request"]
     prov = providers.get(parameters["route"])
     store = hashlib.sha256(parameters["store_root"].encode()).hexdigest()[:8]
-    return f"generate-{cache_key(prov.name, prov.version, req)}-{store}"
+    # the tier and shot stay in Prefect's key: an identical request of another tier is a hit in
+    # the store (paid once) but reported for the tier and shot that asked
+    return f"generate-{clip_key(prov, req)}-{req.tier}-{req.shot_id}-{store}"
 
 
 def generation_request(loaded: LoadedShotList, shot_id: str, spec: RenderSpec,
@@ -93,7 +95,9 @@ def prefect_limit(route: str):
 
 def stored_clip_exists(request: GenerationRequest, route: str, store_root: str) -> bool:
     prov = providers.get(route)
-    return Store(store_root).clip_meta(cache_key(prov.name, prov.version, request)) is not None
+    store = Store(store_root)
+    return any(store.clip_meta(k) is not None
+               for k in (clip_key(prov, request), cache_key(prov.name, prov.version, request)))
 
 
 __all__ = ["load", "route", "generate", "generation_request", "stored_clip_exists"]

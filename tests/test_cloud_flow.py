@@ -137,6 +137,8 @@ def test_rejected_prompt_falls_back_to_next_model(prefect_harness, fakes, tmp_pa
     # the refused prompt was not retried on seedance: one draft, one final, then the fallback
     assert sum("seedance-2.0/text-to-video" in e for e in endpoints) == 1
     assert sum("seedance-2.0/fast" in e for e in endpoints) == 1
+    # never silent: the manifest (and so the CLI and the summary) carries a warning
+    assert any("shot 'deckhand' final: seedance-2.0 failed" in w for w in m["warnings"])
 
 
 def explicit(text: str) -> str:

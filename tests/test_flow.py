@@ -118,13 +118,23 @@ def test_render_end_to_end_then_cache_then_edit_one_shot(prefect_harness, repo, 
     assert edited["output"]["sha256"] != manifest["output"]["sha256"]
     assert probe(out).frames == EXPECTED_FRAMES
 
-    # a clip deleted from the store behind Prefect's cache is fetched again from its recorded
-    # job (re-downloaded, not re-submitted: never pay twice)
+    # a clip deleted from the store behind Prefect's cache comes back from the asset store by
+    # its content hash (no provider call at all) ...
     victim = edited["shots"][0]["final"]["clip_sha256"]
-    for p in (tmp_path / "store" / "clips").glob("*.mp4"):
-        if sha256_file(p) == victim:
-            p.unlink()
+
+    def delete_victim(folder: Path) -> None:
+        for p in folder.rglob("*.mp4"):
+            if sha256_file(p) == victim:
+                p.unlink()
+
+    delete_victim(tmp_path / "store" / "clips")
     n, d = len(counting_provider.submits), len(counting_provider.downloads)
+    healed = render(repo, tmp_path)
+    assert counting_provider.submits[n:] == [] and counting_provider.downloads[d:] == []
+    assert healed["output"]["sha256"] == edited["output"]["sha256"]
+    # ... and when no copy is held anywhere, from its recorded job (re-downloaded, not re-submitted)
+    delete_victim(tmp_path / "store" / "clips")
+    delete_victim(tmp_path / "store" / "assets")
     healed = render(repo, tmp_path)
     assert counting_provider.submits[n:] == []
     assert counting_provider.downloads[d:] == ["final:harbor"]

@@ -109,6 +109,9 @@ FAULTS = {
     "crash-after-submit": ({"poll": ["drop"]}, [], 2, 1),
     "truncated-download": ({"download": ["truncate"]}, [], 2, 1),
     "malformed-json": ({"poll": ["badjson"]}, [], 2, 1),
+    # storms that once exhausted the task's retries and paid a second model (issue 9)
+    "429x3-submit-then-5xx-x3-poll": ({"submit": [429, 429, 429], "poll": [500, 502, 503]}, [], 2, 1),
+    "5xx-x5-on-one-job": ({"poll": [500, 503, 500, 502, 500]}, [], 2, 1),
 }
 
 
@@ -132,6 +135,43 @@ def test_fault_matrix(prefect_harness, cloud, tmp_path, provider, fault):
     if fault == "slow-job":
         assert fake.polls >= 6
     assert fake.auth_failures == 0
+
+
+@pytest.mark.parametrize("provider", ["fal", "replicate", "vertex"])
+def test_poll_deadline_leaves_the_paid_job_for_the_next_run(prefect_harness, cloud, tmp_path, provider,
+                                                           monkeypatch):
+    """Faults past the poll deadline end the run with the job pending (no fallback, no new
+    submission); the next run resumes that same job."""
+    from reelflow.errors import JobPendingError
+
+    fake, req = cloud(provider, polls_until_done=2)
+    fake.inject("poll", *([503] * 40))
+    monkeypatch.setenv("REELFLOW_POLL_DEADLINE", "0.4")
+    with pytest.raises(JobPendingError, match="re-run resumes it"):
+        run_task(req, provider, tmp_path / "store")
+    assert fake.submissions == 1
+    fake.faults.clear()
+    monkeypatch.setenv("REELFLOW_POLL_DEADLINE", "60")
+    clip = run_task(req, provider, tmp_path / "store")
+    assert fake.submissions == 1 and clip.provider == provider
+
+
+@pytest.mark.parametrize("provider", ["replicate", "fal"])
+def test_bytes_held_in_the_asset_store_are_never_bought_again(prefect_harness, cloud, tmp_path, provider):
+    """A clip deleted from the store (its provider output expired) comes back from the asset
+    store by its content hash: no poll, no download, no submission."""
+    from reelflow.assets import LocalAssets
+
+    fake, req = cloud(provider)
+    store = tmp_path / "store"
+    clip = run_task(req, provider, store)
+    LocalAssets(store / "assets").put(Path(clip.path))  # what every render publishes
+    for f in (store / "clips").iterdir():
+        f.unlink()
+    polls, downloads = fake.polls, fake.downloads
+    again = run_task(req, provider, store)
+    assert fake.submissions == 1 and (fake.polls, fake.downloads) == (polls, downloads)
+    assert again.sha256 == clip.sha256 and Path(again.path).is_file()
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
@@ -188,16 +228,23 @@ def test_fal_polls_owner_alias_urls(cloud):
     assert fake.jobs[job]["body"]["prompt"] == "Fishing harbor at dawn"
 
 
-def test_rate_limit_spaces_requests(cloud, monkeypatch):
+def test_rate_limit_counts_submissions_not_polls(cloud, monkeypatch, tmp_path):
+    """Requests per minute count what the provider counts: generation requests. Polls and
+    downloads are not spaced by it (Vertex's 10/min once slowed every poll to 6 s)."""
     import time
 
-    fake, req = cloud("replicate")
-    monkeypatch.setenv("REELFLOW_RPM_REPLICATE", "240")  # one request per 0.25 s
+    from reelflow.generate import generate_clip
+    from reelflow.store import Store
+
+    fake, req = cloud("replicate", polls_until_done=4)
+    monkeypatch.setenv("REELFLOW_RPM_REPLICATE", "240")  # one submission per 0.25 s
+    store = Store(tmp_path / "store")
     t = time.perf_counter()
-    for _ in range(5):
-        providers.get("replicate").submit(req)
-    assert time.perf_counter() - t >= 0.9
-    assert fake.submissions == 5
+    for seed in range(5):
+        generate_clip(req.model_copy(update={"seed": seed}), providers.get("replicate"), store)
+    elapsed = time.perf_counter() - t
+    assert fake.submissions == 5 and elapsed >= 0.9
+    assert fake.polls >= 15 and elapsed < 0.25 * (fake.submissions + fake.polls)  # polls not spaced
 
 
 def test_cloud_upscale_goes_through_the_provider_layer(prefect_harness, cloud, tmp_path):

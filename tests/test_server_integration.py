@@ -246,6 +246,14 @@ def test_readme_path_review_durable_rerun_nightly(readme, tmp_path):
     assert sorted((j["shot_id"], j["tier"]) for j in new.values()) == [("bowl", "draft"), ("bowl", "final")]
     named = call(api, lambda c: c.read_flow_run(nightly)).name
     assert "night-market-social" in named and "teaser" not in named.split("(")[0]
+    # an output folder inside the worker's clone would be lost: the run refuses before any work
+    t0 = time.time()
+    lost = run_deployment(readme, "render-shotlist/render-shotlist", "shotlist=shotlists/teaser.yaml",
+                          "approval=all", "out_dir=out")
+    failed = wait_state(api, lost, {"FAILED"}, 300)
+    TIMINGS["refused run (output inside the clone)"] = round(time.time() - t0, 1)
+    assert "inside this run's checkout" in failed.state.message and "REELFLOW_OUT" in failed.state.message
+    assert ledger(store) == {**before, **new}  # nothing generated
     print("\nTIMINGS", json.dumps(TIMINGS, indent=1))
     (tmp_path / "timings.json").write_text(json.dumps(TIMINGS, indent=1))
 

@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import subprocess
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -32,12 +33,18 @@ def ffmpeg_exe() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
+# The task runner has many threads (most of them wait on providers); CPU-bound encodes are
+# bounded here instead, to the cores this machine has (REELFLOW_FFMPEG_JOBS overrides).
+_SLOTS = threading.BoundedSemaphore(int(os.environ.get("REELFLOW_FFMPEG_JOBS") or os.cpu_count() or 2))
+
+
 def run_ffmpeg(args: list[str], *, what: str, stdin: bytes | None = None, timeout: float = 1800) -> str:
     """Run ffmpeg; return stderr. Raise MediaError with the tail of the log on failure."""
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", *args] if stdin is None else \
         [ffmpeg_exe(), "-hide_banner", "-y", *args]
     try:
-        proc = subprocess.run(cmd, input=stdin, capture_output=True, timeout=timeout)
+        with _SLOTS:
+            proc = subprocess.run(cmd, input=stdin, capture_output=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         raise MediaError(f"{what}: ffmpeg timed out after {timeout:.0f}s") from None
     err = proc.stderr.decode("utf-8", "replace")

@@ -85,3 +85,15 @@ def cache_key(provider: str, version: str, request: GenerationRequest) -> str:
     payload = json.dumps({"provider": provider, "version": version, **request.key_fields()},
                          sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def clip_key(provider: Provider, request: GenerationRequest) -> str:
+    """Store key of a generated clip. Where the adapter can say what the provider receives
+    (``identity``: route, model id, body), that is the key, so a draft identical to its final, or
+    a repeated body, is paid once; otherwise the whole request (tier included)."""
+    identity = getattr(provider, "identity", None)
+    if identity is None:
+        return cache_key(provider.name, provider.version, request)
+    payload = json.dumps({"provider": provider.name, "version": provider.version, "sent": identity(request)},
+                         sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()

@@ -213,14 +213,18 @@ def video_data_url(req: GenerationRequest) -> str | None:
     return f"data:video/mp4;base64,{base64.b64encode(Path(req.video_path).read_bytes()).decode()}"
 
 
-def template_vars(req: GenerationRequest) -> dict[str, Any]:
+def template_vars(req: GenerationRequest, inline: bool = True) -> dict[str, Any]:
+    """Values a route's input template may use. ``inline=False`` stands content hashes in for
+    the media (the identity of a request, without reading or embedding the files)."""
+    image = image_data_url(req) if inline else (f"sha256:{req.image_sha256}" if req.image_path else None)
+    video = video_data_url(req) if inline else (f"sha256:{req.video_sha256}" if req.video_path else None)
     return {
-        "video": video_data_url(req), "upscale_factor": req.route_params.get("upscale_factor"),
-        "target_height": req.height,
+        "video": video, "upscale_factor": req.route_params.get("upscale_factor"),
+        "target_height": req.height, "seconds_text": str(req.seconds),
         "prompt": req.prompt, "negative_prompt": req.negative_prompt, "seconds": req.seconds,
         "aspect": req.aspect, "resolution": min(req.width, req.height), "width": req.width,
         "height": req.height, "fps": req.fps, "audio": req.audio, "seed": req.seed,
-        "image": image_data_url(req), "model": req.route_model,
+        "image": image, "model": req.route_model,
     }
 
 
@@ -229,11 +233,11 @@ DEFAULT_INPUT = {"prompt": "{prompt}", "negative_prompt": "{negative_prompt}", "
                  "generate_audio": "{audio}", "image": "{image}"}
 
 
-def build_input(req: GenerationRequest, template: dict[str, Any] | None) -> dict[str, Any]:
+def build_input(req: GenerationRequest, template: dict[str, Any] | None, inline: bool = True) -> dict[str, Any]:
     """Map a request onto a model's input schema. Template values: "{var}" keeps the value's
     type, other strings are formatted ("{seconds}s" -> "8s"), anything else is a literal. Fields
     whose value is None (no image, no negative prompt) are left out."""
-    env = template_vars(req)
+    env = template_vars(req, inline)
     out: dict[str, Any] = {}
     for key, tpl in (template or DEFAULT_INPUT).items():
         if isinstance(tpl, str) and tpl.startswith("{") and tpl.endswith("}") and tpl.count("{") == 1:
@@ -256,7 +260,6 @@ def poll_interval() -> float:
 def http_call(provider: str, env: str, method: str, url: str, headers: dict,
               timeout: float = 60.0, **kw) -> httpx.Response:
     """One HTTP request under the provider's rate limit, with faults classified."""
-    RateLimiter.wait(provider, rpm_for(provider))
     try:
         r = httpx.request(method, url, headers=headers, timeout=httpx.Timeout(timeout, connect=10.0), **kw)
     except httpx.HTTPError as exc:

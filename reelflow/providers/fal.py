@@ -48,6 +48,11 @@ class FalProvider:
     def _job_url(self, request: GenerationRequest, job_id: str) -> str:
         return f"{self.base}/{request_root(request.route_model or '')}/requests/{job_id}"
 
+    def identity(self, request: GenerationRequest) -> dict:
+        """What this request sends: the endpoint and its body (media by content hash)."""
+        return {"endpoint": request.route_model,
+                "input": build_input(request, request.route_params.get("input") or FAL_INPUT, inline=False)}
+
     def submit(self, request: GenerationRequest) -> str:
         body = build_input(request, request.route_params.get("input") or FAL_INPUT)
         r = self._call("POST", f"{self.base}/{request.route_model}", json=body)

@@ -13,10 +13,7 @@ from pathlib import Path
 
 from ..errors import TransientProviderError
 from .base import GenerationRequest, JobState
-from .common import (
-    RateLimiter, base_url, classify, looks_rejected, poll_interval, require, retry_after_seconds,
-    rpm_for,
-)
+from .common import base_url, classify, looks_rejected, poll_interval, require, retry_after_seconds
 
 ENV = "OPENAI_API_KEY"
 SIZES = {("16:9", 720): "1280x720", ("9:16", 720): "720x1280",
@@ -39,7 +36,6 @@ class SoraProvider:
     def _guard(self, fn, *args, **kw):
         import openai
 
-        RateLimiter.wait(self.name, rpm_for(self.name))
         try:
             return fn(*args, **kw)
         except openai.APIStatusError as exc:

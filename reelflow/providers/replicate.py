@@ -44,19 +44,18 @@ class ReplicateProvider:
         except ValueError as exc:  # JSON the client could not decode
             raise TransientProviderError(f"replicate: malformed response ({type(exc).__name__})") from None
 
-    def submit(self, request: GenerationRequest) -> str:
-        from .common import RateLimiter, rpm_for
+    def identity(self, request: GenerationRequest) -> dict:
+        """What this request sends: the model and its input (media by content hash)."""
+        return {"model": request.route_model,
+                "input": build_input(request, request.route_params.get("input"), inline=False)}
 
-        RateLimiter.wait(self.name, rpm_for(self.name))
+    def submit(self, request: GenerationRequest) -> str:
         body = build_input(request, request.route_params.get("input"))
         client = self._client()
         pred = self._guard(client.models.predictions.create, model=request.route_model, input=body)
         return str(pred.id)
 
     def _get(self, job_id: str):
-        from .common import RateLimiter, rpm_for
-
-        RateLimiter.wait(self.name, rpm_for(self.name))
         client = self._client()
         return self._guard(client.predictions.get, job_id)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from ..errors import TransientProviderError
 from .base import GenerationRequest, JobState
 from .common import (
-    AuthError, RateLimiter, classify, credential, download_url, poll_interval, rpm_for,
+    AuthError, classify, credential, download_url, poll_interval,
 )
 
 ENV = "GOOGLE_API_KEY or GOOGLE_CLOUD_PROJECT"
@@ -45,7 +45,6 @@ class VertexVeoProvider:
     def _guard(self, fn, *args, **kw):
         from google.genai import errors
 
-        RateLimiter.wait(self.name, rpm_for(self.name))
         try:
             return fn(*args, **kw)
         except errors.APIError as exc:
