@@ -7,87 +7,43 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
 from prefect import flow, get_run_logger
 from prefect.futures import as_completed
-from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
 
 from reelflow import providers
-from reelflow.catalog import Catalog
-from reelflow.config import RetryPolicy, emit
-from reelflow.errors import BudgetError, JobPendingError, MediaError, ProviderError
-from reelflow.providers.common import AuthError
-from reelflow.routing import RenderSpec, spec_pair
-from reelflow.generate import ClipResult
-from reelflow.manifest import build_manifest
-from reelflow.deliver.nle import ShotRef
-from reelflow.media.mix import ShotSound, Stem, audio_seconds
-from reelflow.routing import Plan
-from reelflow.shotlist import LoadedShotList
-from dataclasses import dataclass, replace
-
-from reelflow.store import Store, sha256_file, write_json_atomic
-from reelflow.timeline import Timeline, build_timeline
 from reelflow.assets import Links
-from reelflow.config import output_dir, refuse_ephemeral, store_dir as resolve_store
-from reelflow.errors import ReelflowError
+from reelflow.budget import Budget
+from reelflow.catalog import Catalog
+from reelflow.config import RetryPolicy, emit, output_dir, refuse_ephemeral, store_dir as resolve_store
+from reelflow.deliver.nle import ShotRef
+from reelflow.errors import JobPendingError, MediaError, ProviderError, ReelflowError
 from reelflow.fingerprint import render_inputs
-from reelflow.limits import ensure_provider_limits
 from reelflow.flows.artifacts import Progress, artifact_key, plan_table, summary
 from reelflow.flows.outputs import links_for, publish_outputs, review_page, summary_sheet
 from reelflow.flows.review import ReviewTimeout, problems_in, review_form, wait_for_review
+from reelflow.flows.runtime import results_storage, run_name, task_runner
+from reelflow.generate import ClipResult
+from reelflow.limits import ensure_provider_limits
+from reelflow.manifest import build_manifest
+from reelflow.media.mix import ShotSound, Stem, audio_seconds
+from reelflow.providers.common import AuthError
+from reelflow.routing import Plan, RenderSpec, spec_pair
+from reelflow.shotlist import LoadedShotList
+from reelflow.store import Store, sha256_file, write_json_atomic
 from reelflow.tasks.deliver import deliver_companions
 from reelflow.tasks.finishing import (
     EXPORT_VERSION, MIX_VERSION, Conformed, Exported, MixResult, _key, conform_key_parts, conform_shot,
     export, mix_audio, publish, upscale, upscale_key_parts,
 )
 from reelflow.tasks.generation import generate, generation_request, load, route, stored_clip_exists
+from reelflow.timeline import Timeline, build_timeline
 
 Approval = Literal["all", "prototype-only", "listed", "review"]
-
-
-def results_storage(store: Store):
-    """Where Prefect persists task results (the task cache): the store's folder, or a storage
-    block such as an S3 bucket (REELFLOW_RESULT_STORAGE=s3-bucket/<name>, prefect-aws) so the
-    cache lives in S3 for every worker that shares the store path."""
-    return os.environ.get("REELFLOW_RESULT_STORAGE") or store.results_dir
-
-
-def _run_name() -> str:
-    """<shot list>@<commit>-<time>: the UI lists runs by what and which version they rendered."""
-    import subprocess
-
-    from prefect.runtime import flow_run
-
-    p = flow_run.parameters or {}
-    path = Path(str(p.get("shotlist", "shotlist")))
-    try:
-        commit = subprocess.run(["git", "-C", str(path.parent if str(path.parent) else "."), "rev-parse",
-                                 "--short=8", "HEAD"], capture_output=True, text=True, timeout=10).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        commit = ""
-    return f"{path.stem}{'@' + commit if commit else ''}-{dt.datetime.now():%Y%m%d-%H%M%S}"
-
-
-class Budget:
-    """Spend guard for one flow run: reserves a job's price before it is submitted and refuses
-    a submission that would cross ``budget_usd``. Cache hits and the animatic cost nothing."""
-
-    def __init__(self, limit: float | None):
-        self.limit = limit
-        self.reserved = 0.0
-
-    def reserve(self, shot_id: str, cost: float) -> None:
-        if cost <= 0:
-            return
-        if self.limit is not None and self.reserved + cost > self.limit + 1e-9:
-            raise BudgetError(f"stopped before submitting '{shot_id}': ${self.reserved + cost:.2f} "
-                              f"would cross the budget of ${self.limit:g} (spent ${self.reserved:.2f})")
-        self.reserved += cost
 
 
 @dataclass(frozen=True)
@@ -390,24 +346,7 @@ def review_loop(run: RenderRun, drafts: dict, proto: tuple[dict, MixResult], *, 
     raise ReviewTimeout("twenty review rounds without a decision")
 
 
-def task_runner():
-    """Threads by default (renders wait on providers and ffmpeg; REELFLOW_THREADS, default 16). REELFLOW_DASK_ADDRESS fans
-    tasks out to a Dask cluster (prefect-dask); REELFLOW_DASK_WORKERS=N starts a local one."""
-    address, workers = os.environ.get("REELFLOW_DASK_ADDRESS"), os.environ.get("REELFLOW_DASK_WORKERS")
-    if address or workers:
-        from prefect_dask import DaskTaskRunner
-
-        if address:
-            return DaskTaskRunner(address=address)
-        return DaskTaskRunner(cluster_kwargs={"n_workers": int(workers), "threads_per_worker": 2,
-                                              "processes": True, "host": "127.0.0.1",
-                                              "dashboard_address": None})
-    # waiting on a provider holds a thread: enough of them that fan-out is bounded by each
-    # provider's limit, not by the pool (ffmpeg work is bounded to the cores in run_ffmpeg)
-    return ThreadPoolTaskRunner(max_workers=int(os.environ.get("REELFLOW_THREADS", "16")))
-
-
-@flow(name="render-shotlist", flow_run_name=_run_name, task_runner=task_runner(), log_prints=True)
+@flow(name="render-shotlist", flow_run_name=run_name, task_runner=task_runner(), log_prints=True)
 def render_shotlist(shotlist: str, out_dir: str | None = None, approval: Approval = "all",
                     approve: list[str] | None = None, store_dir: str | None = None,
                     catalog: str | None = None, today: dt.date | None = None,

@@ -7,7 +7,7 @@ import math
 import os
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Any, Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -112,11 +112,32 @@ class ModelSpec(Frozen):
         return "/".join(str(d) for d in self.durations) + "s"
 
 
+class InputSchema(Frozen):
+    """A route's documented input fields and the template mapping a request onto them (see
+    providers.common.build_input). ``source`` says where the field list comes from."""
+
+    fields: Annotated[list[str], Field(min_length=1)]
+    template: dict[str, Any]
+    source: str
+
+
 class Catalog(Frozen):
     version: int = 1
     routes: dict[str, RouteInfo]
     route_preference: list[str]
+    inputs: dict[str, InputSchema] = {}
     models: dict[str, ModelSpec]
+
+    def route_extras(self, model_id: str, route: str) -> dict[str, Any]:
+        """A model route's extras (mode, input template, documented fields) for the adapter."""
+        mroute = self.models[model_id].routes[route]
+        extras = {k: v for k, v in mroute.model_dump().items() if k not in ("id", "status", "date", "schema")}
+        schema = (mroute.model_extra or {}).get("schema")
+        if schema:
+            spec = self.inputs[schema]
+            template = {**spec.template, **(extras.get("input") or {})}  # a route may add constants (mode)
+            extras.update(input=template, fields=list(spec.fields))
+        return extras
 
     @model_validator(mode="before")
     @classmethod
@@ -135,9 +156,12 @@ class Catalog(Frozen):
                 problems.append(f"{mid}: draft '{m.draft}' is not in the catalog")
             if m.lifecycle.successor and m.lifecycle.successor not in self.models:
                 problems.append(f"{mid}: successor '{m.lifecycle.successor}' is not in the catalog")
-            for r in m.routes:
+            for r, mr in m.routes.items():
                 if r not in self.routes:
                     problems.append(f"{mid}: route '{r}' is not declared under routes:")
+                schema = (mr.model_extra or {}).get("schema")
+                if schema and schema not in self.inputs:
+                    problems.append(f"{mid}: route '{r}': input schema '{schema}' is not declared under inputs:")
         if problems:
             raise ValueError("; ".join(problems))
         return self

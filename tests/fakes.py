@@ -27,10 +27,14 @@ import jwt
 class Fake(abc.ABC):
     provider = "fake"
 
-    def __init__(self, video: bytes, key: str, polls_until_done: int = 1):
+    def __init__(self, video: bytes, key: str, polls_until_done: int = 1, latency: float = 0.0):
         self.video = video
         self.key = key
         self.polls_until_done = polls_until_done
+        self.latency = latency  # > 0: a job finishes this many seconds after its submission
+        self.in_flight = self.peak_in_flight = 0
+        self.submit_times: list[float] = []
+        self.poll_times: list[float] = []
         self.faults: dict[str, deque] = defaultdict(deque)
         self.outcomes: deque = deque()
         self.jobs: dict[str, dict] = {}
@@ -63,21 +67,31 @@ class Fake(abc.ABC):
     def new_job(self, body) -> str:
         with self.lock:
             self.submissions += 1
+            self.submit_times.append(time.monotonic())
             outcome = self.outcomes.popleft() if self.outcomes else "ok"
             job = uuid.uuid4().hex[:12]
             self.jobs[job] = {"polls": 0, "outcome": outcome, "body": body, "created": time.time()}
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
         return job
 
     def advance(self, job: str) -> str:
         """queued -> running -> done|failed|rejected, one step per poll."""
         with self.lock:
             self.polls += 1
+            self.poll_times.append(time.monotonic())
             j = self.jobs[job]
             j["polls"] += 1
-            if j["polls"] == 1 and self.polls_until_done > 1:
+            if self.latency:
+                if time.time() - j["created"] < self.latency:
+                    return "running"
+            elif j["polls"] == 1 and self.polls_until_done > 1:
                 return "queued"
-            if j["polls"] < self.polls_until_done:
+            elif j["polls"] < self.polls_until_done:
                 return "running"
+            if not j.get("finished"):
+                j["finished"] = True
+                self.in_flight -= 1
             return {"ok": "done", "fail": "failed", "reject": "rejected"}[j["outcome"]]
 
     # ------------------------------------------------------------------ protocol hooks

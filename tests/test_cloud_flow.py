@@ -170,3 +170,21 @@ def test_cli_refuses_over_budget_before_starting(fakes, tmp_path):
                            "--date", "2026-11-22"], capture_output=True, text=True, env={**os.environ})
     rows = json.loads(plan.stdout)["shots"]
     assert {r["route"] for r in rows} == {"vertex", "kling", "fal"}
+
+
+def test_cli_auth_failure_is_one_line_naming_the_variable(fakes, tmp_path):
+    """A refused key: one line naming the provider and the variable, no traceback, exit 2,
+    nothing paid; the key itself is never printed."""
+    import subprocess
+    import sys
+
+    path = make_repo(tmp_path, CUT.replace("BUDGET", "40"), music=False)
+    env = {**os.environ, "KLING_ACCESS_KEY": "wrong-kling-key", "PREFECT_HOME": str(tmp_path / "ph")}
+    r = subprocess.run([str(Path(sys.executable).parent / "reelflow"), "render", str(path), "--out",
+                        str(tmp_path / "out"), "--approve-all", "--store", str(tmp_path / "store"),
+                        "--date", "2026-11-22"], capture_output=True, text=True, env=env, timeout=600)
+    assert r.returncode == 2, r.stderr[-2000:]
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip() and "━" not in ln]
+    assert "Traceback" not in r.stderr and len(lines) <= 2, lines
+    assert "kling" in lines[-1] and "KLING_ACCESS_KEY" in lines[-1] and "wrong-kling-key" not in r.stderr
+    assert fakes["kling"].submissions == 0

@@ -60,9 +60,9 @@ def cloud(monkeypatch, video_bytes):
     """Start a provider's fake and point the adapter at it; yields (fake, request)."""
     started = []
 
-    def start(provider: str, polls_until_done: int = 2):
+    def start(provider: str, polls_until_done: int = 2, latency: float = 0.0):
         model, env, url_var = SETUP[provider]
-        fake = make_fake(provider, video_bytes, polls_until_done=polls_until_done).start()
+        fake = make_fake(provider, video_bytes, polls_until_done=polls_until_done, latency=latency).start()
         started.append(fake)
         for k, v in env.items():
             monkeypatch.setenv(k, v)
@@ -156,6 +156,29 @@ def test_poll_deadline_leaves_the_paid_job_for_the_next_run(prefect_harness, clo
     assert fake.submissions == 1 and clip.provider == provider
 
 
+@pytest.mark.parametrize("provider", ["fal", "replicate"])
+def test_a_model_that_is_its_own_draft_is_paid_once(prefect_harness, cloud, tmp_path, provider):
+    """wan-2.7 (draft = final): the final sends the very request the draft sent, so it is the
+    draft's clip, reported as the final, paid once; a refused body is not sent again."""
+    fake, req = cloud(provider)
+    wan = CAT.models["wan-2.7"]
+    res = providers.resolve_route("wan-2.7", CAT, TODAY, environ=dict(os.environ))
+    req = req.model_copy(update={"model": "wan-2.7", "route_model": res.route_model, "route_params": res.params,
+                                 "tier": "draft", "seconds": wan.clip_seconds(4)})
+    draft = run_task(req, provider, tmp_path / "store")
+    final = run_task(req.model_copy(update={"tier": "final"}), provider, tmp_path / "store")
+    assert fake.submissions == 1 and final.sha256 == draft.sha256
+    assert (final.tier, final.cache_hit, draft.tier) == ("final", True, "draft")
+
+    fake.outcomes.append("reject")
+    other = req.model_copy(update={"prompt": "something the provider refuses", "tier": "draft"})
+    with pytest.raises(ContentRejectedError):
+        run_task(other, provider, tmp_path / "store")
+    with pytest.raises(ContentRejectedError, match="refused before"):
+        run_task(other.model_copy(update={"tier": "final"}), provider, tmp_path / "store")
+    assert fake.submissions == 2  # the refused body went out once
+
+
 @pytest.mark.parametrize("provider", ["replicate", "fal"])
 def test_bytes_held_in_the_asset_store_are_never_bought_again(prefect_harness, cloud, tmp_path, provider):
     """A clip deleted from the store (its provider output expired) comes back from the asset
@@ -228,23 +251,66 @@ def test_fal_polls_owner_alias_urls(cloud):
     assert fake.jobs[job]["body"]["prompt"] == "Fishing harbor at dawn"
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("provider", ["vertex", "kling", "replicate", "fal"])
+def test_fan_out_reaches_each_route_limit_and_never_above(prefect_harness, cloud, tmp_path, provider):
+    """12 shots at 3 s provider latency: jobs in flight at the provider reach the route's
+    concurrency limit (not the thread pool's size) and never exceed it; none is paid twice."""
+    import asyncio
+    import time
+
+    from prefect import flow
+    from prefect.client.orchestration import get_client
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    from reelflow.limits import ensure_provider_limits
+    from reelflow.tasks.generation import generate
+
+    fake, req = cloud(provider, latency=3.0)
+    limit = CAT.routes[provider].concurrency
+
+    async def reset():  # another test may have shrunk this limit
+        async with get_client() as client:
+            try:
+                await client.delete_global_concurrency_limit_by_name(f"reelflow-{provider}")
+            except Exception:  # noqa: BLE001 - not there
+                pass
+
+    asyncio.run(reset())
+    ensure_provider_limits(CAT, {provider})
+
+    @flow(task_runner=ThreadPoolTaskRunner(max_workers=16))
+    def fan_out():
+        futures = [generate.with_options(retries=2, retry_delay_seconds=0.05, refresh_cache=True,
+                                         result_storage=tmp_path / "store" / "prefect-results").submit(
+            request=req.model_copy(update={"seed": seed, "shot_id": f"s{seed}"}), route=provider,
+            store_root=str(tmp_path / "store"), cost_usd=1.0, notes=[], concurrency=limit) for seed in range(12)]
+        return [f.result() for f in futures]
+
+    t0 = time.perf_counter()
+    clips = fan_out()
+    elapsed = time.perf_counter() - t0
+    assert len({c.sha256 for c in clips}) >= 1 and fake.submissions == 12
+    assert fake.peak_in_flight == min(limit, 12), (fake.peak_in_flight, limit)
+    print(f"\nfan-out {provider}: limit {limit}, peak {fake.peak_in_flight}, 12 jobs in {elapsed:.1f}s")
+
+
 def test_rate_limit_counts_submissions_not_polls(cloud, monkeypatch, tmp_path):
     """Requests per minute count what the provider counts: generation requests. Polls and
     downloads are not spaced by it (Vertex's 10/min once slowed every poll to 6 s)."""
-    import time
-
     from reelflow.generate import generate_clip
     from reelflow.store import Store
 
     fake, req = cloud("replicate", polls_until_done=4)
     monkeypatch.setenv("REELFLOW_RPM_REPLICATE", "240")  # one submission per 0.25 s
     store = Store(tmp_path / "store")
-    t = time.perf_counter()
     for seed in range(5):
         generate_clip(req.model_copy(update={"seed": seed}), providers.get("replicate"), store)
-    elapsed = time.perf_counter() - t
-    assert fake.submissions == 5 and elapsed >= 0.9
-    assert fake.polls >= 15 and elapsed < 0.25 * (fake.submissions + fake.polls)  # polls not spaced
+    assert fake.submissions == 5 and fake.polls >= 15
+    gaps = [b - a for a, b in zip(fake.submit_times, fake.submit_times[1:])]
+    assert min(gaps) >= 0.24  # submissions spaced by the limit
+    poll_gaps = [b - a for a, b in zip(fake.poll_times, fake.poll_times[1:])]
+    assert min(poll_gaps) < 0.1  # polls are not
 
 
 def test_cloud_upscale_goes_through_the_provider_layer(prefect_harness, cloud, tmp_path):

@@ -10,6 +10,8 @@ from reelflow.catalog import load_catalog
 from reelflow.errors import CatalogError
 from reelflow.providers import resolve_route
 from reelflow.routing import RoutingError, plan_shotlist
+
+from .conftest import ROOT
 from reelflow.shotlist import ShotList, TransitionType
 from reelflow.timeline import build_timeline, mix_weights
 
@@ -188,3 +190,60 @@ def test_transition_weights():
     assert (a, b, c) == (0.5, 0.0, 0.5)
     a, b, c = mix_weights(TransitionType.dip_white, 0.75)
     assert (a, b, c) == (0.0, 0.5, 0.5)
+
+
+def test_every_aggregator_route_body_matches_its_documented_fields():
+    """Each fal/Replicate route renders a body with only the fields its input schema documents,
+    in the types the endpoint wants (fal Veo '8s', Kling/Hailuo on fal string durations, Kling on
+    Replicate with its mode, Wan's `audio`, no negative_prompt for Seedance on Replicate)."""
+    from reelflow.catalog import load_catalog
+    from reelflow.providers.base import GenerationRequest
+    from reelflow.providers.common import build_input
+
+    cat = load_catalog()
+    checked = 0
+    for mid, model in cat.models.items():
+        for route in ("fal", "replicate"):
+            if route not in model.routes:
+                continue
+            extras = cat.route_extras(mid, route)
+            assert extras.get("fields"), f"{mid} on {route}: no documented input fields"
+            secs = model.clip_seconds(5) or model.max_duration
+            req = GenerationRequest(shot_id="s", prompt="p", negative_prompt="n", kind="product", camera="static",
+                                    model=mid, route_model=model.routes[route].id, route_params=extras,
+                                    tier=model.tier if model.tier != "upscale" else "final", seed=1,
+                                    seconds=secs, width=1280, height=720, fps=24, aspect="16:9", audio=True,
+                                    image_sha256="ab" * 32, image_path=str(ROOT / "assets/images/harbor-reference.png"))
+            body = build_input(req, extras.get("input"), inline=False)
+            unknown = set(body) - set(extras["fields"])
+            assert not unknown, f"{mid} on {route}: {sorted(unknown)} not among {extras['fields']}"
+            checked += 1
+            if mid.startswith("veo") and route == "fal":
+                assert body["duration"] == f"{secs}s"
+            if mid.startswith(("kling", "hailuo")) and route == "fal":
+                assert body["duration"] == str(secs) and "resolution" not in body
+            if mid.startswith("kling") and route == "replicate":
+                assert body["mode"] == ("standard" if mid.endswith("-std") else "pro")
+            if mid.startswith("wan") and route == "replicate":
+                assert body["audio"] is True and "generate_audio" not in body
+            if mid.startswith("seedance") and route == "replicate":
+                assert "negative_prompt" not in body
+    assert checked >= 30
+
+
+def test_kling_std_draft_and_pro_final_send_different_bodies_but_wan_is_paid_once():
+    from reelflow.catalog import load_catalog
+    from reelflow.providers.base import GenerationRequest, clip_key
+    from reelflow.providers.replicate import ReplicateProvider
+
+    cat = load_catalog()
+
+    def req(mid, tier):
+        extras = cat.route_extras(mid, "replicate")
+        return GenerationRequest(shot_id="s", prompt="p", kind="product", camera="static", model=mid,
+                                 route_model=cat.models[mid].routes["replicate"].id, route_params=extras, tier=tier,
+                                 seed=1, seconds=5, width=1280, height=720, fps=24, aspect="16:9", audio=True)
+
+    rep = ReplicateProvider()
+    assert clip_key(rep, req("kling-3.0-std", "draft")) != clip_key(rep, req("kling-3.0", "final"))
+    assert clip_key(rep, req("wan-2.7", "draft")) == clip_key(rep, req("wan-2.7", "final"))  # the same request

@@ -118,7 +118,7 @@ def resolve_route(model_id: str, catalog: Catalog, today: dt.date,
         if route not in _FACTORIES:
             no_adapter.append(route)
             continue
-        extras = {k: v for k, v in mroute.model_dump().items() if k not in ("id", "status", "date")}
+        extras = catalog.route_extras(model.id, route)
         return Resolution(route, mroute.id, None, extras)
     if no_adapter:
         why = f"no adapter for {', '.join(no_adapter)} in this version"

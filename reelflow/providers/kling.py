@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import time
+import warnings
 from pathlib import Path
 
 import jwt
@@ -20,8 +21,10 @@ ACCESS, SECRET = "KLING_ACCESS_KEY", "KLING_SECRET_KEY"
 
 def kling_token(access: str, secret: str, now: float | None = None) -> str:
     now = time.time() if now is None else now
-    return jwt.encode({"iss": access, "exp": int(now) + 1800, "nbf": int(now) - 5}, secret,
-                      algorithm="HS256", headers={"alg": "HS256", "typ": "JWT"})
+    with warnings.catch_warnings():  # the secret's length is Kling's to choose, not the user's
+        warnings.simplefilter("ignore")
+        return jwt.encode({"iss": access, "exp": int(now) + 1800, "nbf": int(now) - 5}, secret,
+                          algorithm="HS256", headers={"alg": "HS256", "typ": "JWT"})
 
 
 class KlingProvider:
