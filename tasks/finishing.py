@@ -24,7 +24,7 @@ from reelflow.timeline import Timeline
 
 UPSCALE_VERSION = "upscale-2"
 CONFORM_VERSION = "conform-2"
-MIX_VERSION = "mix-1"
+MIX_VERSION = "mix-2"  # true-peak ceiling for AAC headroom
 EXPORT_VERSION = "export-1"
 
 

@@ -22,6 +22,7 @@ from .ffmpeg import run_ffmpeg
 
 RATE = 48000
 CEILING_DB = -2.0
+TRUE_PEAK_TARGET_DB = -2.5  # in the mix; AAC encoding adds up to ~1.1 dB (measured), landing <= -1 dBTP
 
 
 @dataclass(frozen=True)
@@ -148,8 +149,22 @@ def true_peak_db(x: np.ndarray, oversample: int = 4, block: int = RATE * 5) -> f
 
 
 def normalise(x: np.ndarray, target_lufs: float) -> tuple[np.ndarray, float, float]:
-    """Gain to the target, limit peaks, then correct the gain the limiter cost. Returns
-    (samples, integrated LUFS, total gain dB)."""
+    """Gain to the target under a peak limiter, then lower the limiter's ceiling until the true
+    (inter-sample) peak leaves room for the AAC encoder's overshoot (~1 dB): the export then
+    measures at or under -1 dBTP. Returns (samples, integrated LUFS, total gain dB)."""
+    ceiling = CEILING_DB
+    for _ in range(4):
+        y, lufs, total = _to_target(x, target_lufs, ceiling)
+        if not math.isfinite(lufs):
+            return y, lufs, total
+        over = true_peak_db(y) - TRUE_PEAK_TARGET_DB
+        if over <= 0.05:
+            break
+        ceiling -= over
+    return y, lufs, total
+
+
+def _to_target(x: np.ndarray, target_lufs: float, ceiling_db: float) -> tuple[np.ndarray, float, float]:
     meter = pyloudnorm.Meter(RATE)
     if len(x) < RATE // 2:
         x = np.pad(x, ((0, RATE // 2 - len(x)), (0, 0)))
@@ -161,7 +176,7 @@ def normalise(x: np.ndarray, target_lufs: float) -> tuple[np.ndarray, float, flo
         gain = target_lufs - lufs
         if abs(gain) < 0.05:
             break
-        x = limit(x * 10 ** (gain / 20))
+        x = limit(x * 10 ** (gain / 20), ceiling_db)
         total += gain
         lufs = meter.integrated_loudness(x)
     return x, lufs, total
