@@ -98,7 +98,7 @@ def plan(path: Path, as_json: bool = typer.Option(False, "--json", help="Machine
                           "budget_usd": pl.budget_usd, "over_budget": pl.over_budget,
                           "notes": pl.notes}, indent=2))
         return
-    t = Table(title=f"{loaded.spec.title} ({path})", show_lines=False)
+    t = Table(title=escape(f"{loaded.spec.title} ({path})"), show_lines=False)  # user text is not markup
     for col in ("shot", "kind", "model", "draft", "clip", "reason", "proto $", "final $"):
         t.add_column(col, overflow="fold")
     for r, sp in zip(rows, pl.shots):
@@ -111,7 +111,7 @@ def plan(path: Path, as_json: bool = typer.Option(False, "--json", help="Machine
     out.print(f"prototype ${pl.draft_cost:.2f} + final ${pl.final_cost:.2f} = "
               f"[bold]${pl.total_cost:.2f}[/]{budget}")
     for n in pl.notes:
-        out.print(f"[yellow]note:[/] {n}")
+        out.print(f"[yellow]note:[/] {escape(n)}")
 
 
 @app.command()
@@ -256,12 +256,12 @@ def render(path: Path,
     if o.get("loudness_note"):
         err.print(f"warning: loudness: {o['loudness_note']}", markup=False, highlight=False)
     if manifest["status"] == "final":
-        out.print(f"[green]done[/] {out_dir / o['path']}: {o['duration']:.2f}s {o['width']}x{o['height']} "
-                  f"@{o['fps']:g} fps, {o['integrated_lufs']} LUFS; manifest "
-                  f"{out_dir / (loaded.stem + '.manifest.json')}")
+        out.print("[green]done[/] " + escape(f"{out_dir / o['path']}: {o['duration']:.2f}s {o['width']}x{o['height']} "
+                                             f"@{o['fps']:g} fps, {o['integrated_lufs']} LUFS; manifest "
+                                             f"{out_dir / (loaded.stem + '.manifest.json')}"))
     else:
-        out.print(f"[green]prototype[/] {out_dir / manifest['prototype']['path']}; manifest "
-                  f"{out_dir / (loaded.stem + '.manifest.json')}")
+        out.print("[green]prototype[/] " + escape(f"{out_dir / manifest['prototype']['path']}; manifest "
+                                                  f"{out_dir / (loaded.stem + '.manifest.json')}"))
 
 
 @app.command()

@@ -481,6 +481,27 @@ def _expanded_size(node: yaml.Node | None) -> int:
     return size(node) if node is not None else 0
 
 
+def _duplicate_keys(node: yaml.Node | None) -> list[tuple[int, str]]:
+    """(line, key) of every key repeated within one mapping (a typo never passes silently)."""
+    found, seen_nodes, stack = [], set(), [node] if node is not None else []
+    while stack:
+        n = stack.pop()
+        if id(n) in seen_nodes:
+            continue
+        seen_nodes.add(id(n))
+        if isinstance(n, yaml.MappingNode):
+            keys: set[str] = set()
+            for k, v in n.value:
+                if isinstance(k, yaml.ScalarNode) and k.value != "<<":
+                    if k.value in keys:
+                        found.append((k.start_mark.line + 1, k.value))
+                    keys.add(k.value)
+                stack += [k, v]
+        elif isinstance(n, yaml.SequenceNode):
+            stack += list(n.value)
+    return sorted(found)
+
+
 def parse_shotlist(path: Path) -> tuple[ShotList, dict[str, int], Any]:
     """Parse and schema-validate one file; raise ShotListError with located problems."""
     shown = _display(path)
@@ -499,6 +520,11 @@ def parse_shotlist(path: Path) -> tuple[ShotList, dict[str, int], Any]:
         if expanded > MAX_NODES:
             raise ShotListError([Problem(str(shown), None, None, None,
                                          f"YAML aliases expand to over {MAX_NODES:,} values (an alias bomb?)")])
+        dupes = _duplicate_keys(node)
+        if dupes:
+            raise ShotListError([Problem(str(shown), line, None, None,
+                                         f"duplicate key '{key}' (YAML keeps only the last one; remove or rename one)")
+                                 for line, key in dupes])
         data = yaml.safe_load(text)
     except RecursionError:
         raise ShotListError([Problem(str(shown), None, None, None, "YAML nested too deeply")]) from None

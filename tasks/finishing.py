@@ -173,7 +173,12 @@ def mix_audio(timeline: Timeline, sounds: list[ShotSound], bed: MusicBed, music:
     out = store.derived(key, ".wav")
     report_path = store.derived(key, ".mix.json")
     if out.is_file() and report_path.is_file():
-        return MixResult.model_validate_json(report_path.read_text())
+        try:
+            cached = MixResult.model_validate_json(report_path.read_text())
+            if sha256_file(out) == cached.sha256:
+                return cached
+        except ValueError:  # a half-written or foreign report: mix again rather than fail
+            pass
     part = store.tmp_path(".wav")
     report: MixReport = mix_edit(timeline, sounds, bed, Path(music) if music else None,
                                  target_lufs, part, store.root / "tmp")
@@ -181,7 +186,7 @@ def mix_audio(timeline: Timeline, sounds: list[ShotSound], bed: MusicBed, music:
     result = MixResult(wav=str(out), sha256=sha256_file(out), integrated_lufs=report.integrated_lufs,
                        true_peak_db=report.true_peak_db, sample_peak_db=report.sample_peak_db,
                        duck_regions=report.duck_regions, gain_db=report.gain_db)
-    report_path.write_text(result.model_dump_json())
+    write_json_atomic(report_path, json.loads(result.model_dump_json()))  # a crash never leaves half a report
     return result
 
 
@@ -218,8 +223,17 @@ def export(timeline: Timeline, shots: list[Conformed], audio_wav: str, size: tup
 
 def publish(src: str, dest: Path) -> Path:
     """Copy a stored edit to its place in the output folder (atomic rename)."""
+    import os
+    import tempfile
+
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(dest.name + ".tmp")
-    shutil.copyfile(src, tmp)
-    tmp.replace(dest)
+    # a unique temporary name: two runs publishing one file never share a half-copied temp
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+    os.close(fd)
+    try:
+        shutil.copyfile(src, tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, dest)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
     return dest

@@ -186,3 +186,30 @@ def test_peaky_mix_reaches_the_target_with_true_peak_headroom():
     y, lufs, _ = normalise(x, -14.0)
     assert abs(lufs - (-14.0)) <= 0.5
     assert true_peak_db(y) <= -2.4
+
+
+def test_a_lut_path_with_quotes_colons_and_brackets_reaches_ffmpeg(tmp_path):
+    from reelflow.media.edit import filter_value
+    from reelflow.media.ffmpeg import probe, run_ffmpeg
+
+    folder = tmp_path / "it's [final], v2; a:b"
+    folder.mkdir()
+    cube = folder / "grade.cube"
+    cube.write_text("LUT_3D_SIZE 2\n" + "\n".join(f"{r} {g} {b}" for b in (0, 1) for g in (0, 1) for r in (0, 1)))
+    out = tmp_path / "o.mp4"
+    run_ffmpeg(["-f", "lavfi", "-i", "testsrc2=s=64x64:d=0.2", "-vf",
+                f"lut3d=file={filter_value(str(cube))}:interp=tetrahedral,format=yuv420p", str(out)], what="lut")
+    assert probe(out).has_video
+
+
+def test_caption_text_is_escaped_for_srt_and_vtt():
+    from reelflow.deliver.captions import Cue, parse_srt, to_srt, to_vtt
+
+    cues = [Cue(0, 24, "Ann <boss>", "Go --> now & <b>fast</b>\nplease\x07", "a"),
+            Cue(30, 60, "Bo", "next", "b")]
+    srt = to_srt(cues, 24)
+    assert [c[:2] for c in parse_srt(srt, 24)] == [(0, 24), (30, 60)]  # still two well-formed cues
+    assert srt.count("-->") == 2 and "\x07" not in srt
+    vtt = to_vtt(cues, 24)
+    assert "&lt;b&gt;fast&lt;/b&gt;" in vtt and "&amp;" in vtt and vtt.count("-->") == 2
+    assert "<v Ann &lt;boss>" in vtt

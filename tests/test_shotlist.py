@@ -179,3 +179,10 @@ def test_deep_nesting_is_one_line_error(tmp_path):
     path.write_text("title: x\nshots: " + "[" * 3000 + "]" * 3000 + "\n")
     with pytest.raises(ShotListError, match="nested too deeply"):
         load_shotlist(path)
+
+
+def test_duplicate_keys_are_errors_with_their_line(tmp_path):
+    path = make_repo(tmp_path, "title: t\nshots:\n  - id: a\n    prompt: first\n    duration: 2\n    prompt: second\n")
+    with pytest.raises(ShotListError) as exc:
+        load_shotlist(path)
+    assert ":6:" in str(exc.value) and "duplicate key 'prompt'" in str(exc.value)

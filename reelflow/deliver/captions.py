@@ -69,11 +69,23 @@ def _ts(frame: int, fps: float, sep: str) -> str:
     return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
 
 
+def _one_line(text: str) -> str:
+    """User text as one caption line: no line breaks (a blank line ends a cue), no control
+    characters, and no "-->" (it would read as a timing line)."""
+    text = "".join(ch if ch.isprintable() else " " for ch in " ".join(str(text).split()))
+    return text.replace("-->", "->")
+
+
+def _vtt_text(text: str) -> str:
+    """WebVTT cue text escapes &, < and > (they start tags and entities)."""
+    return _one_line(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def to_srt(cues: list[Cue], fps: float) -> str:
     blocks = []
     for i, c in enumerate(cues, 1):
         blocks.append(f"{i}\n{_ts(c.start_frame, fps, ',')} --> {_ts(c.end_frame, fps, ',')}\n"
-                      f"{c.speaker}: {c.text}\n")
+                      f"{_one_line(c.speaker)}: {_one_line(c.text)}\n")
     return "\n".join(blocks)
 
 
@@ -81,7 +93,8 @@ def to_vtt(cues: list[Cue], fps: float) -> str:
     out = ["WEBVTT", ""]
     for c in cues:
         out.append(f"{_ts(c.start_frame, fps, '.')} --> {_ts(c.end_frame, fps, '.')}")
-        out.append(f"<v {c.speaker}>{c.text}")
+        speaker = _vtt_text(c.speaker).replace(">", "").replace("&gt;", "")
+        out.append(f"<v {speaker}>{_vtt_text(c.text)}")
         out.append("")
     return "\n".join(out)
 

@@ -10,6 +10,7 @@ Two views of the same timeline:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -153,6 +154,14 @@ def iter_edit_frames(timeline: Timeline, sources: list[Source], size: tuple[int,
         readers.close()
 
 
+def filter_value(value: str) -> str:
+    """Escape a value for an ffmpeg filtergraph: once for the filter's options, once for the
+    graph (ffmpeg-filters "Notes on filtergraph escaping"), so any path works: quotes, colons,
+    brackets, commas."""
+    option = re.sub(r"([\\':])", r"\\\1", value)
+    return re.sub(r"([\\'\[\],;])", r"\\\1", option)
+
+
 def export_edit(timeline: Timeline, sources: list[Source], audio_wav: Path, out: Path,
                 size: tuple[int, int], *, lut: Path | None = None, progress=None) -> None:
     """Write the finished MP4: H.264 (yuv420p, CRF 20, veryfast, faststart) + AAC 192k 48 kHz.
@@ -167,7 +176,7 @@ def export_edit(timeline: Timeline, sources: list[Source], audio_wav: Path, out:
     part = out.with_name(out.stem + ".part.mp4")
     w, h = size
     rate = fps_arg(timeline.fps)
-    grade = ["-vf", f"lut3d=file='{lut}':interp=tetrahedral,format=yuv420p"] if lut else []
+    grade = ["-vf", f"lut3d=file={filter_value(str(lut))}:interp=tetrahedral,format=yuv420p"] if lut else []
     cmd = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
            "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{w}x{h}", "-r", rate, "-i", "-",
            "-i", str(audio_wav), "-map", "0:v", "-map", "1:a", *grade,
