@@ -76,16 +76,19 @@ def build_request(loaded: LoadedShotList, shot: Shot, spec: RenderSpec, route_mo
     )
 
 
-_SEMAPHORES: dict[str, threading.BoundedSemaphore] = {}
+_SEMAPHORES: dict[tuple[str, int], threading.BoundedSemaphore] = {}
 _SEM_LOCK = threading.Lock()
 
 
 def provider_slot(route: str, limit: int) -> threading.BoundedSemaphore:
-    """In-process bound on concurrent jobs per provider (threads of one flow run)."""
+    """In-process bound on concurrent jobs per provider and limit (threads of one process; the
+    Prefect global limit bounds every worker together). Keyed on the limit too, so a process that
+    once ran with another size (a catalog overlay, a test) is not held to it."""
     with _SEM_LOCK:
-        if route not in _SEMAPHORES:
-            _SEMAPHORES[route] = threading.BoundedSemaphore(max(1, limit))
-        return _SEMAPHORES[route]
+        key = (route, max(1, limit))
+        if key not in _SEMAPHORES:
+            _SEMAPHORES[key] = threading.BoundedSemaphore(key[1])
+        return _SEMAPHORES[key]
 
 
 def verify_clip(path: Path, request: GenerationRequest) -> dict:
