@@ -154,7 +154,7 @@ def _prefect_env() -> None:
     well over Prefect's default 20 s to start the temporary API server; PREFECT_API_URL reuses a
     running server instead."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "600")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "240")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     if os.environ.get("REELFLOW_DEBUG") != "1":
         # the terminal shows reelflow's one-line errors and warnings, not Prefect's tracebacks
@@ -248,6 +248,13 @@ def render(path: Path,
         err.print(f"error: {exc}", markup=False, highlight=False)
         raise typer.Exit(2) from None
     except Exception as exc:  # noqa: BLE001 - one clean line instead of a traceback
+        if "ephemeral Prefect API server" in str(exc):
+            home = os.environ.get("PREFECT_HOME", "~/.prefect")
+            err.print(f"error: Prefect's temporary API server did not start within "
+                      f"{os.environ.get('PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS')} s. If {home}/prefect.db "
+                      f"was made by a newer Prefect, set PREFECT_HOME to a fresh folder (or upgrade prefect); "
+                      f"or point PREFECT_API_URL at a running server", markup=False, highlight=False)
+            raise typer.Exit(4) from None
         err.print(f"error: {type(exc).__name__}: {exc}", markup=False, highlight=False)
         raise typer.Exit(4) from None
     o = manifest["output"]
