@@ -47,6 +47,7 @@ class LocalAssets:
         self.root = Path(root).resolve()
         self.root.mkdir(parents=True, exist_ok=True)
         self.base_url = base_url.rstrip("/") if base_url else None
+        self.web = self.base_url is not None
 
     def put(self, path: Path, *, name: str | None = None) -> Stored:
         sha = sha256_file(path)
@@ -71,6 +72,7 @@ class LocalAssets:
 
 
 class S3Assets:
+    web = True  # presigned links
     MULTIPART_THRESHOLD = 8 * 1024 * 1024
 
     def __init__(self, bucket: str, *, prefix: str = "", endpoint_url: str | None = None,
@@ -173,9 +175,8 @@ class Links:
         path = Path(path)
         if not path.is_file():
             return None
-        url = self.assets.url(self.assets.put(path).key)
-        if url:
-            return url
+        if getattr(self.assets, "web", False):  # only a store with web addresses is worth the upload
+            return self.assets.url(self.assets.put(path).key)
         if inline_mime:
             from .media.previews import INLINE_LIMIT, data_uri
 
