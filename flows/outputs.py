@@ -10,7 +10,7 @@ from reelflow.assets import Links, asset_store_from_env
 from reelflow.deliver.contact import contact_sheet
 from reelflow.generate import ClipResult
 from reelflow.media.previews import jpeg_bytes, proxy_clip
-from reelflow.store import Store
+from reelflow.store import Store, temp_prefix
 from reelflow.timeline import build_timeline
 from reelflow.flows.review import ReviewPage, ShotReview
 
@@ -22,7 +22,7 @@ def links_for(store: Store) -> Links:
 def image_href(links: Links, png: Path) -> str | None:
     """A contact sheet as a JPEG: a URL where the asset store has one, else a data: URI."""
     jpg = png.with_suffix(".jpg")
-    tmp = jpg.with_name(jpg.name + ".part")
+    tmp = jpg.with_name(temp_prefix(jpg.name) + "part")
     tmp.write_bytes(jpeg_bytes(png))
     tmp.replace(jpg)
     return links.href(jpg, inline_mime="image/jpeg")
@@ -32,7 +32,7 @@ def clip_preview(links: Links, store: Store, clip: ClipResult) -> str | None:
     """A small inline player for one clip (cached per clip content in the store)."""
     proxy = store.derived(f"preview-{clip.sha256[:32]}", ".mp4")
     if not proxy.is_file():
-        proxy_clip(Path(clip.path), proxy)
+        proxy_clip(store.file(clip.path), proxy)
     return links.href(proxy, inline_mime="video/mp4")
 
 
@@ -75,7 +75,7 @@ def publish_outputs(run, manifest: dict, drafts: dict, finals: dict) -> dict:
     keys: dict[str, str] = {}
     for tier, clips in (("draft", drafts), ("final", finals)):
         for shot_id, (clip, _) in clips.items():
-            keys[f"{tier}:{shot_id}"] = assets.put(Path(clip.path)).uri
+            keys[f"{tier}:{shot_id}"] = assets.put(run.store.file(clip.path)).uri
     names = [f"{stem}.mp4", f"{stem}.prototype.mp4",
              *((manifest.get("deliverables") or {}).get("files") or {}).values()]
     hrefs: dict[str, str | None] = {}

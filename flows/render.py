@@ -19,9 +19,9 @@ from reelflow import providers
 from reelflow.assets import Links
 from reelflow.budget import Budget
 from reelflow.catalog import Catalog
-from reelflow.config import RetryPolicy, emit, output_dir, refuse_ephemeral, store_dir as resolve_store
+from reelflow.config import RetryPolicy, emit, output_dir, refuse_ephemeral, store_dir as resolve_store, writable_dir
 from reelflow.deliver.nle import ShotRef
-from reelflow.errors import JobPendingError, MediaError, ProviderError, ReelflowError
+from reelflow.errors import InputError, JobPendingError, MediaError, ProviderError, ReelflowError
 from reelflow.fingerprint import render_inputs
 from reelflow.flows.artifacts import Progress, artifact_key, plan_table, summary
 from reelflow.flows.outputs import links_for, publish_outputs, review_page, summary_sheet
@@ -34,10 +34,10 @@ from reelflow.media.mix import ShotSound, Stem, audio_seconds
 from reelflow.providers.common import AuthError
 from reelflow.routing import Plan, RenderSpec, spec_pair
 from reelflow.shotlist import LoadedShotList
-from reelflow.store import Store, sha256_file, write_json_atomic
+from reelflow.store import Store, sha256_file, sweep_partials, write_json_atomic
 from reelflow.tasks.deliver import deliver_companions
 from reelflow.tasks.finishing import (
-    EXPORT_VERSION, MIX_VERSION, Conformed, Exported, MixResult, _key, conform_key_parts, conform_shot,
+    EXPORT_VERSION, MIX_VERSION, Conformed, Exported, MixResult, conform_key_parts, conform_shot,
     export, mix_audio, publish, upscale, upscale_key_parts,
 )
 from reelflow.tasks.generation import generate, generation_request, load, route, stored_clip_exists
@@ -68,8 +68,7 @@ def _submit(run: RenderRun, spec: RenderSpec, shot_id: str, tier: str, extra_not
     request = generation_request(run.loaded, shot_id, spec, res.route_model, res.params)
     notes = [*(extra_notes or []), *([res.note] if res.note else [])]
     billable = 0.0 if res.route == "animatic" else spec.cost
-    cached = stored_clip_exists(request, res.route, str(run.store.root))
-    if not cached:
+    if not stored_clip_exists(request, res.route, str(run.store.root)):
         run.budget.reserve(shot_id, billable)
     task = generate.with_options(
         task_run_name=f"{tier}-{shot_id}",
@@ -78,7 +77,6 @@ def _submit(run: RenderRun, spec: RenderSpec, shot_id: str, tier: str, extra_not
         retry_delay_seconds=exponential_backoff(policy.base_delay),
         retry_jitter_factor=policy.jitter,
         result_storage=results_storage(run.store),
-        refresh_cache=not cached,
     )
     return task.submit(request=request, route=res.route, store_root=str(run.store.root), cost_usd=billable,
                        notes=notes, concurrency=run.cat.routes[res.route].concurrency)
@@ -133,7 +131,8 @@ def render_tier(run: RenderRun, tier: str, shot_ids: list[str]) -> dict[str, tup
     return out
 
 
-def sounds_for(loaded: LoadedShotList, conformed: list[Conformed], clips: list[ClipResult]) -> list[ShotSound]:
+def sounds_for(loaded: LoadedShotList, conformed: list[Conformed], clips: list[ClipResult],
+               store: Store) -> list[ShotSound]:
     """Each shot's sound: native clip audio (if on), recorded dialogue stems and effects."""
     sounds = []
     for c, shot, clip in zip(conformed, loaded.spec.shots, clips):
@@ -145,7 +144,7 @@ def sounds_for(loaded: LoadedShotList, conformed: list[Conformed], clips: list[C
                 stems.append(Stem(path, at, line.gain_db, speech=True))
                 cursor = at + audio_seconds(path) + 0.35
         stems += [Stem(loaded.resolve_asset(fx.file), fx.at, fx.gain_db) for fx in shot.sfx]
-        sounds.append(ShotSound(wav=Path(c.audio), gain_db=shot.audio.gain_db, enabled=shot.audio.native,
+        sounds.append(ShotSound(wav=store.file(c.audio), gain_db=shot.audio.gain_db, enabled=shot.audio.native,
                                 speech=list(clip.speech_spans), stems=stems))
     return sounds
 
@@ -161,8 +160,7 @@ def conform_all(loaded: LoadedShotList, timeline: Timeline, clips: list[ClipResu
         fit, backend = spec.fit_for(shot), spec.upscaler_for(shot)
         parts = upscale_key_parts(clip.sha256, size, fit, backend)
         ups.append(upscale.with_options(task_run_name=f"upscale-{label}-{clip.shot_id}",
-                                        result_storage=results_storage(store),
-                                        refresh_cache=not Path(clip.path).is_file())
+                                        result_storage=results_storage(store))
                    .submit(path=clip.path, sha256=clip.sha256, size=size, fit=fit, backend=backend,
                            store_root=root, key_parts=parts))
     futs = []
@@ -171,9 +169,8 @@ def conform_all(loaded: LoadedShotList, timeline: Timeline, clips: list[ClipResu
         fit = spec.fit_for(shot)
         focus = list(shot.focus) if isinstance(shot.focus, tuple) else shot.focus
         parts = conform_key_parts(media.sha256, media.filter, size, fps, tclip.frames, fit, focus)
-        fresh = store.derived(_key(parts), ".wav").is_file() and Path(media.path).is_file()
         futs.append(conform_shot.with_options(task_run_name=f"conform-{label}-{clip.shot_id}",
-                                              result_storage=results_storage(store), refresh_cache=not fresh)
+                                              result_storage=results_storage(store))
                     .submit(shot_id=clip.shot_id, media=media, size=size, fps=fps, frames=tclip.frames,
                             fit=fit, focus=focus, store_root=root, key_parts=parts))
     conformed = [f.result() for f in futs]
@@ -184,18 +181,15 @@ def conform_all(loaded: LoadedShotList, timeline: Timeline, clips: list[ClipResu
 def mix_for(loaded: LoadedShotList, timeline: Timeline, conformed: list[Conformed],
             clips: list[ClipResult], store: Store, label: str) -> MixResult:
     spec = loaded.spec
-    sounds = sounds_for(loaded, conformed, clips)
+    sounds = sounds_for(loaded, conformed, clips, store)
     music = str(loaded.resolve_asset(spec.audio.music)) if spec.audio.music else None
     tl_desc = [(c.start, c.frames, c.join_out.type.value if c.join_out else None) for c in timeline.clips]
-    parts = [MIX_VERSION, [sha256_file(c.audio) for c in conformed], tl_desc, timeline.fps,
+    parts = [MIX_VERSION, [sha256_file(store.file(c.audio)) for c in conformed], tl_desc, timeline.fps,
              [(s.gain_db, s.enabled, s.speech, [(sha256_file(t.path), t.at, t.gain_db, t.speech)
                                                 for t in s.stems]) for s in sounds],
              spec.audio.model_dump(mode="json"), sha256_file(music) if music else None,
              spec.output.loudness_lufs]
-    k = _key(parts)
-    fresh = store.derived(k, ".wav").is_file() and store.derived(k, ".mix.json").is_file()
-    return mix_audio.with_options(task_run_name=f"mix-{label}", result_storage=results_storage(store),
-                                  refresh_cache=not fresh)(
+    return mix_audio.with_options(task_run_name=f"mix-{label}", result_storage=results_storage(store))(
         timeline=timeline, sounds=sounds, bed=spec.audio, music=music,
         target_lufs=spec.output.loudness_lufs, store_root=str(store.root), key_parts=parts)
 
@@ -206,9 +200,7 @@ def export_for(loaded: LoadedShotList, timeline: Timeline, conformed: list[Confo
     tl_desc = [(c.start, c.frames, c.join_out.type.value if c.join_out else None) for c in timeline.clips]
     parts = [EXPORT_VERSION, [c.sha256 for c in conformed], mix.sha256, tl_desc, timeline.fps, list(size),
              sha256_file(lut) if lut else None]
-    k = _key(parts)
-    return export.with_options(task_run_name=f"export-{label}", result_storage=results_storage(store),
-                               refresh_cache=not store.derived(k, ".edit.mp4").is_file())(
+    return export.with_options(task_run_name=f"export-{label}", result_storage=results_storage(store))(
         timeline=timeline, shots=conformed, audio_wav=mix.wav, size=size, lut=lut,
         store_root=str(store.root), key_parts=parts, label=label)
 
@@ -258,18 +250,18 @@ def deliver(loaded: LoadedShotList, plan: Plan, timeline: Timeline, clips: list[
         tag = aspect.replace(":", "x")
         conf_v = conform_all(loaded, timeline, clips, store, f"version-{tag}", size)
         exp_v = export_for(loaded, timeline, conf_v, mix, store, f"version-{tag}", size)
-        dest = publish(exp_v.path, out / f"{loaded.stem}.{tag}.mp4")
+        dest = publish(store.file(exp_v.path), out / f"{loaded.stem}.{tag}.mp4")
         versions[aspect] = {"path": dest.name, "width": exp_v.width, "height": exp_v.height,
                             "frames": exp_v.frames, "fit": sorted({c.fit for c in conf_v})}
         files[aspect] = str(dest)
     companions = [d for d in spec.output.deliverables if d not in ("mp4",) and ":" not in d]
     lines, spans = dialogue_timing(loaded, clips)
-    refs = [ShotRef(shot_id=c.shot_id, media=c.path, media_frames=int(round(c.seconds * timeline.fps)),
+    refs = [ShotRef(shot_id=c.shot_id, media=str(store.file(c.path)), media_frames=int(round(c.seconds * timeline.fps)),
                     prompt=shot.prompt, model=sp.model, provider=c.provider, tier=c.tier, reason=sp.reason)
             for c, shot, sp in zip(clips, spec.shots, plan.shots)]
     labels = [(c.shot_id, f"{sp.model} ({c.tier}, {c.provider})") for c, sp in zip(clips, plan.shots)]
     comp = deliver_companions(timeline=timeline, title=spec.title, stem=loaded.stem, out_dir=str(out),
-                              edit_path=edit.path, mix_wav=mix.wav, shots=refs, dialogue=lines,
+                              edit_path=str(store.file(edit.path)), mix_wav=str(store.file(mix.wav)), shots=refs, dialogue=lines,
                               spans=spans, labels=labels, wanted=companions)
     files.update(comp.files)
     return {"files": {k: Path(v).name for k, v in files.items()}, "versions": versions,
@@ -282,7 +274,7 @@ def prototype(run: RenderRun, drafts: dict) -> tuple[dict, MixResult]:
     ids = [s.id for s in run.loaded.spec.shots]
     exp, mix, _ = finish_edit(run.loaded, build_timeline(run.loaded.spec), [drafts[i][0] for i in ids],
                               run.store, "prototype")
-    published = publish(exp.path, run.out / f"{run.loaded.stem}.prototype.mp4")
+    published = publish(run.store.file(exp.path), run.out / f"{run.loaded.stem}.prototype.mp4")
     return {**exp.model_dump(mode="json"), "published": str(published)}, mix
 
 
@@ -369,9 +361,12 @@ def render_shotlist(shotlist: str, out_dir: str | None = None, approval: Approva
     if deployment.id:
         refuse_ephemeral(loaded.repo_root, out, store_root)
     if approval == "listed" and set(approve or []) - set(ids):
-        raise ValueError(f"--approve names unknown shots: {', '.join(sorted(set(approve or []) - set(ids)))}")
-    out.mkdir(parents=True, exist_ok=True)
+        raise InputError(f"--approve names unknown shots: {', '.join(sorted(set(approve or []) - set(ids)))}")
+    writable_dir(out, "output folder")
     store = Store(store_root)
+    swept = store.sweep() + sweep_partials(out)
+    if swept:
+        logger.info("removed %d partial file(s) left by an interrupted run", swept)
     plan, cat = route.with_options(result_storage=results_storage(store))(loaded, catalog, today)
     for sp in plan.shots:
         logger.info("route %s: %s (draft %s) - %s", sp.shot_id, sp.model, sp.draft_model, sp.reason)
@@ -395,7 +390,7 @@ def render_shotlist(shotlist: str, out_dir: str | None = None, approval: Approva
         clips = [finals[i][0] if i in finals else drafts[i][0] for i in ids]
         edit_exp, mix, conformed = finish_edit(run.loaded, timeline, clips, store, "final")
         edit = edit_exp.model_dump(mode="json")
-        edit["published"] = str(publish(edit_exp.path, out / f"{loaded.stem}.mp4"))
+        edit["published"] = str(publish(store.file(edit_exp.path), out / f"{loaded.stem}.mp4"))
         delivered = deliver(run.loaded, run.plan, timeline, clips, conformed, edit_exp, mix, store, out)
     manifest = build_manifest(loaded=run.loaded, plan=run.plan, timeline=timeline,
                               status="prototype" if edit is None else "final",

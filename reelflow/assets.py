@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from .store import sha256_file
+from .store import sha256_file, temp_prefix
 
 
 def content_key(sha256: str, suffix: str, prefix: str = "") -> str:
@@ -55,9 +55,12 @@ class LocalAssets:
         dest = self.root / key
         if not dest.is_file():
             dest.parent.mkdir(parents=True, exist_ok=True)
-            tmp = dest.with_suffix(dest.suffix + ".part")
-            shutil.copyfile(path, tmp)
-            tmp.replace(dest)
+            tmp = dest.with_name(temp_prefix(dest.name) + "part")  # concurrent puts never share a temp
+            try:
+                shutil.copyfile(path, tmp)
+                tmp.replace(dest)
+            finally:
+                tmp.unlink(missing_ok=True)
         return Stored(key, dest.as_uri(), sha, dest.stat().st_size)
 
     def get(self, key: str, dest: Path) -> Path:

@@ -15,12 +15,43 @@ from rich.markup import escape
 from rich.table import Table
 
 from .catalog import load_catalog
-from .errors import ReelflowError, ShotListError
+from .errors import EXIT_BUDGET, EXIT_INTERRUPTED, EXIT_INVALID, InputError, ReelflowError, ShotListError, exit_code_for, one_line
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Shot list in git -> routed, prototyped, rendered, finished AI video edit.")
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
+
+
+@app.callback()
+def _options(debug: bool = typer.Option(False, "--debug", help="Show tracebacks and Prefect's own log lines.")):
+    if debug:
+        os.environ["REELFLOW_DEBUG"] = "1"
+
+
+def _say(line: str) -> None:
+    err.print(line, markup=False, highlight=False)
+
+
+def _fail(exc: BaseException, hint: str | None = None) -> typer.Exit:
+    """One line (plus a hint) and the documented exit code; a traceback only with --debug."""
+    if os.environ.get("REELFLOW_DEBUG") == "1":
+        import traceback
+
+        traceback.print_exception(exc)
+    if isinstance(exc, KeyboardInterrupt):
+        _say("interrupted: nothing paid for is lost; run the same command again to resume")
+    elif isinstance(exc, ShotListError):  # editor-friendly file:line: lines, one per problem
+        for line in str(exc).splitlines():
+            _say(line)
+    else:
+        lines = one_line(exc).splitlines() or [type(exc).__name__]
+        _say(f"error: {lines[0]}")
+        for more in lines[1:]:
+            _say(more)
+    if hint:
+        _say(f"hint: {hint}")
+    return typer.Exit(exit_code_for(exc))
 
 
 def _today(date: Optional[str]) -> dt.date:
@@ -29,15 +60,14 @@ def _today(date: Optional[str]) -> dt.date:
     try:
         return dt.date.fromisoformat(date)
     except ValueError:
-        raise typer.BadParameter(f"--date must be YYYY-MM-DD, got {date!r}") from None
+        raise _fail(InputError(f"--date must be YYYY-MM-DD, got {date!r}")) from None
 
 
 def _catalog(path: Optional[str]):
     try:
         return load_catalog(path)
-    except ReelflowError as exc:
-        err.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2) from None
+    except (ReelflowError, OSError) as exc:
+        raise _fail(exc if isinstance(exc, ReelflowError) else InputError(f"catalog {path}: {one_line(exc)}")) from None
 
 
 @app.command()
@@ -48,23 +78,33 @@ def validate(paths: list[Path] = typer.Argument(..., help="Shot-list files or fo
     from .validate import check_shotlist, find_shotlists
 
     cat = _catalog(catalog)
+    today = _today(date)
     failed = 0
-    files = find_shotlists([str(p) for p in paths])
+    try:
+        files = find_shotlists([str(p) for p in paths])
+    except OSError as exc:
+        raise _fail(InputError(one_line(exc))) from None
     if not files:
-        err.print("error: no shot lists found")
-        raise typer.Exit(1)
-    for f in files:
+        _say("error: no shot lists found")
+        raise typer.Exit(EXIT_INVALID)
+    for f in files:  # every file is reported, whatever happened to the one before
         try:
-            loaded, plan = check_shotlist(f, cat, _today(date))
-        except ShotListError as exc:
+            loaded, plan = check_shotlist(f, cat, today)
+        except ReelflowError as exc:
             failed += 1
-            for p in exc.problems:
-                err.print(str(p), markup=False, highlight=False)
+            for line in str(exc).splitlines():
+                _say(line)
+            continue
+        except Exception as exc:  # noqa: BLE001 - a bug must not hide the other files
+            failed += 1
+            _say(f"{f}: internal error: {one_line(exc)}")
             continue
         total = sum(s.duration for s in loaded.spec.shots)
         out.print(f"ok {f} ({len(loaded.spec.shots)} shots, {total:g}s of shots)", markup=False,
                   highlight=False)
-    raise typer.Exit(1 if failed else 0)
+        for warning in plan.notes:
+            _say(f"{f}: note: {warning}")
+    raise typer.Exit(EXIT_INVALID if failed else 0)
 
 
 @app.command()
@@ -79,9 +119,8 @@ def plan(path: Path, as_json: bool = typer.Option(False, "--json", help="Machine
     today = _today(date)
     try:
         loaded, pl = check_shotlist(path, cat, today)
-    except ShotListError as exc:
-        err.print(str(exc), markup=False, highlight=False)
-        raise typer.Exit(1) from None
+    except ReelflowError as exc:
+        raise _fail(exc) from None
     rows = []
     for sp in pl.shots:
         res = providers.resolve_route(sp.model, cat, today)
@@ -187,6 +226,40 @@ def _run_flow(path: Path, out_dir: Optional[Path], approval: str, approve: list[
             remove()
 
 
+def _hint(exc: BaseException) -> str | None:
+    if "ephemeral Prefect API server" in str(exc):
+        home = os.environ.get("PREFECT_HOME", "~/.prefect")
+        return (f"Prefect's temporary API server did not start within "
+                f"{os.environ.get('PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS')} s. If {home}/prefect.db was made "
+                f"by a newer Prefect, set PREFECT_HOME to a fresh folder (or upgrade prefect); or point "
+                f"PREFECT_API_URL at a running server")
+    if isinstance(exc, OSError) and exc.errno == 28:
+        return "free some space (or point --out / --store elsewhere) and run again; finished clips are kept"
+    if exit_code_for(exc) == 4 and os.environ.get("REELFLOW_DEBUG") != "1":
+        return "run again with --debug for the traceback, and report it if it persists"
+    return None
+
+
+def _ask_for_approval(manifest: dict, path: Path, out_dir: Path, store, catalog, today) -> dict:
+    proto = out_dir / manifest["prototype"]["path"]
+    _say(f"prototype edit: {proto}")
+    if not sys.stdin.isatty():
+        _say("no terminal to review in: stopped after the prototype; re-run with --approve-all or --approve SHOT_ID")
+        return manifest
+    ids = {s["id"] for s in manifest["shots"]}
+    while True:  # a wrong entry asks again; it never approves nothing silently
+        ans = typer.prompt("Approve shots for final render? (all / comma-separated ids / none)", default="none").strip()
+        if ans.lower() in ("all", "a", "y", "yes"):
+            return _run_flow(path, out_dir, "all", [], store, catalog, today)
+        if ans.lower() in ("", "none", "n", "no"):
+            return manifest
+        chosen = [s.strip() for s in ans.split(",") if s.strip()]
+        unknown = [c for c in chosen if c not in ids]
+        if not unknown:
+            return _run_flow(path, out_dir, "listed", chosen, store, catalog, today)
+        _say(f"no such shot: {', '.join(unknown)} (shots: {', '.join(sorted(ids))})")
+
+
 @app.command()
 def render(path: Path,
            out_dir: Optional[Path] = typer.Option(None, "--out", help="Where the edit and manifest go "
@@ -202,61 +275,40 @@ def render(path: Path,
     from .validate import check_shotlist
 
     if approve_all and prototype_only:
-        raise typer.BadParameter("--approve-all and --prototype-only exclude each other")
+        raise _fail(InputError("--approve-all and --prototype-only exclude each other"))
     cat = _catalog(catalog)
     today = _today(date)
     try:
         loaded, pl = check_shotlist(path, cat, today)
-    except ShotListError as exc:
-        err.print(str(exc), markup=False, highlight=False)
-        raise typer.Exit(1) from None
+        unknown = [a for a in approve if a not in {s.id for s in loaded.spec.shots}]
+        if unknown:
+            raise InputError(f"--approve names no shot of {path}: {', '.join(unknown)} "
+                             f"(shots: {', '.join(s.id for s in loaded.spec.shots)})")
+        from .config import output_dir, store_dir, writable_dir
+
+        out_dir = writable_dir(output_dir(str(out_dir) if out_dir else None), "--out")
+        writable_dir(store_dir(store, loaded.repo_root), "--store")
+    except ReelflowError as exc:
+        raise _fail(exc) from None
     billable = sum(sp.final.cost + sp.draft.cost for sp in pl.shots
                    if providers.resolve_route(sp.model, cat, today).route != "animatic")
     if pl.budget_usd is not None and billable > pl.budget_usd:
-        err.print(f"error: estimated cost ${billable:.2f} exceeds budget_usd ${pl.budget_usd:g}; "
-                  f"see `reelflow plan {path}`")
-        raise typer.Exit(3)
+        _say(f"error: estimated cost ${billable:.2f} exceeds budget_usd ${pl.budget_usd:g}; see `reelflow plan {path}`")
+        raise typer.Exit(EXIT_BUDGET)
     if approve_all:
         mode = "all"
-    elif prototype_only:
-        mode = "prototype-only"
-    elif approve:
+    elif approve and not prototype_only:
         mode = "listed"
     else:
         mode = "prototype-only"
-    from .config import output_dir
-
-    out_dir = output_dir(str(out_dir) if out_dir else None)
     try:
         manifest = _run_flow(path, out_dir, mode, approve, store, catalog, today)
         if mode == "prototype-only" and not prototype_only:
-            proto = out_dir / manifest["prototype"]["path"]
-            err.print(f"prototype edit: {proto}")
-            if sys.stdin.isatty():
-                ans = typer.prompt("Approve shots for final render? (all / comma-separated ids / none)",
-                                   default="none")
-                ans = ans.strip()
-                if ans.lower() in ("all", "a", "y", "yes"):
-                    manifest = _run_flow(path, out_dir, "all", [], store, catalog, today)
-                elif ans.lower() not in ("", "none", "n", "no"):
-                    ids = [s.strip() for s in ans.split(",") if s.strip()]
-                    manifest = _run_flow(path, out_dir, "listed", ids, store, catalog, today)
-            else:
-                err.print("no terminal to review in: stopped after the prototype; "
-                          "re-run with --approve-all or --approve SHOT_ID")
-    except ReelflowError as exc:
-        err.print(f"error: {exc}", markup=False, highlight=False)
-        raise typer.Exit(2) from None
-    except Exception as exc:  # noqa: BLE001 - one clean line instead of a traceback
-        if "ephemeral Prefect API server" in str(exc):
-            home = os.environ.get("PREFECT_HOME", "~/.prefect")
-            err.print(f"error: Prefect's temporary API server did not start within "
-                      f"{os.environ.get('PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS')} s. If {home}/prefect.db "
-                      f"was made by a newer Prefect, set PREFECT_HOME to a fresh folder (or upgrade prefect); "
-                      f"or point PREFECT_API_URL at a running server", markup=False, highlight=False)
-            raise typer.Exit(4) from None
-        err.print(f"error: {type(exc).__name__}: {exc}", markup=False, highlight=False)
-        raise typer.Exit(4) from None
+            manifest = _ask_for_approval(manifest, path, out_dir, store, catalog, today)
+    except BaseException as exc:  # noqa: BLE001 - every failure: one line and its exit code
+        if isinstance(exc, (typer.Exit, SystemExit)):
+            raise
+        raise _fail(exc, _hint(exc)) from None
     o = manifest["output"]
     for warning in manifest.get("warnings", []):
         err.print(f"warning: {warning}", markup=False, highlight=False)
@@ -289,8 +341,7 @@ def deploy(pool: Optional[str] = typer.Option(None, help="Work pool, created as 
     try:
         names = deploy_all(chosen)
     except Exception as exc:  # noqa: BLE001 - one line, not a traceback
-        err.print(f"error: deploy failed: {type(exc).__name__}: {exc}", markup=False, highlight=False)
-        raise typer.Exit(2) from None
+        raise _fail(RuntimeError(f"deploy failed: {one_line(exc)}")) from None
     out_console = Console(soft_wrap=True)
     out_console.print(f"deployed {', '.join(names)} to pool {chosen.pool}; start a worker: "
                       f"prefect worker start --pool {chosen.pool}", markup=False, highlight=False)
@@ -312,9 +363,39 @@ def serve_assets(store: Optional[str] = typer.Option(None, help="The store whose
     serve(root, host, port)
 
 
+def _stop_on_sigterm() -> None:
+    """SIGTERM unwinds like Ctrl-C, so Prefect's temporary API server (stopped at exit) and
+    every partial file are cleaned up instead of left behind."""
+    import signal
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (embedded use)
+        pass
+
+
 def main() -> None:
     _prefect_env()
-    app()
+    _stop_on_sigterm()
+    try:
+        code = app(standalone_mode=False)
+    except KeyboardInterrupt:
+        _say("interrupted")
+        sys.exit(EXIT_INTERRUPTED)
+    except Exception as exc:  # click's own errors (typer may vendor click, so match by name)
+        kinds = {c.__name__ for c in type(exc).__mro__}
+        if "Abort" in kinds:
+            _say("interrupted")
+            sys.exit(EXIT_INTERRUPTED)
+        if "ClickException" not in kinds:
+            raise
+        exc.show()
+        # a wrong option or argument is invalid input (1), not click's usage code 2
+        sys.exit(0 if "NoArgsIsHelpError" in kinds else EXIT_INVALID if "UsageError" in kinds else exc.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

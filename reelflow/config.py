@@ -79,6 +79,8 @@ def store_dir(param: str | None, repo_root: Path) -> Path:
 class EphemeralPathError(ReelflowError):
     """A deployed run would write where the next run cannot find it."""
 
+    exit_code = 1  # invalid input (reelflow.errors.EXIT_INVALID)
+
 
 def refuse_ephemeral(checkout: Path, out: Path, store: Path) -> None:
     """Raise, before anything is paid for, when a deployed run's output or store is inside the
@@ -90,3 +92,22 @@ def refuse_ephemeral(checkout: Path, out: Path, store: Path) -> None:
                 f"the {what} {path} is inside this run's checkout {checkout}, which the worker deletes "
                 f"when the run ends; set {env} to a durable folder in the worker's environment or the "
                 f"work pool's `env` job variable (`reelflow deploy --{'out' if env == OUT_ENV else 'store'} DIR`)")
+
+
+def writable_dir(path: Path, what: str) -> Path:
+    """Create ``path`` if needed and prove a file can be written there, before anything is paid
+    for (a file in its place, a read-only folder or a full disk fails here, not after the drafts)."""
+    import tempfile
+
+    from .errors import InputError
+
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise InputError(f"{what} {path} is a file, not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".reelflow-probe-"):
+            pass
+    except OSError as exc:
+        raise InputError(f"{what} {path} is not writable ({exc.strerror or exc})") from None
+    return path

@@ -30,30 +30,48 @@ class Problem:
         return ": ".join(parts)
 
 
+# Exit codes of the `reelflow` command (documented in README "Exit codes").
+EXIT_INVALID = 1  # the shot list, an asset, an argument or a folder is not usable
+EXIT_PROVIDER = 2  # a provider refused, failed or is unreachable; a key is missing or wrong
+EXIT_BUDGET = 3  # the estimate or the spend would pass budget_usd
+EXIT_INTERNAL = 4  # anything else: a bug, a full disk, a crashed encoder
+EXIT_INTERRUPTED = 130  # Ctrl-C or SIGTERM; a re-run resumes
+
+
 class ReelflowError(Exception):
-    """Base class for errors reelflow reports to the user without a traceback."""
+    """Base class for errors reelflow reports to the user as one line, without a traceback."""
+
+    exit_code = EXIT_INTERNAL
 
 
 @dataclass
 class ShotListError(ReelflowError):
     problems: list[Problem] = field(default_factory=list)
+    exit_code = EXIT_INVALID
 
     def __str__(self) -> str:
         return "\n".join(str(p) for p in self.problems)
 
 
+class InputError(ReelflowError):
+    """A command-line argument, folder or setting that cannot be used."""
+
+    exit_code = EXIT_INVALID
+
+
 class CatalogError(ReelflowError):
-    pass
+    exit_code = EXIT_INVALID
 
 
 class BudgetError(ReelflowError):
-    pass
+    exit_code = EXIT_BUDGET
 
 
 class ProviderError(ReelflowError):
     """Base class of provider failures; subclasses say whether a retry can help."""
 
     transient = False
+    exit_code = EXIT_PROVIDER
 
 
 class TransientProviderError(ProviderError):
@@ -82,3 +100,23 @@ class JobPendingError(ProviderError):
 
 class MediaError(ReelflowError):
     """A media file is missing, truncated or not what it claims to be."""
+
+
+def exit_code_for(exc: BaseException) -> int:
+    """The documented exit code for anything a run can raise."""
+    if isinstance(exc, KeyboardInterrupt):
+        return EXIT_INTERRUPTED
+    return getattr(exc, "exit_code", EXIT_INTERNAL) if isinstance(exc, ReelflowError) else EXIT_INTERNAL
+
+
+def one_line(exc: BaseException) -> str:
+    """What the user reads: the message, plus the type for errors that are not reelflow's own
+    (an OSError names its file: 'No space left on device: out/x.mp4')."""
+    if isinstance(exc, ReelflowError):
+        return str(exc)
+    if isinstance(exc, OSError) and exc.strerror:
+        target = exc.filename2 or exc.filename  # a copy names its destination second
+        where = f": {target}" if target else ""
+        return f"{exc.strerror}{where}"
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")

@@ -37,7 +37,7 @@ class ClipResult(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     key: str
-    path: str
+    path: str  # store-relative ("clips/<key>.mp4"): resolve with Store.file()
     sha256: str
     shot_id: str
     tier: str
@@ -240,7 +240,7 @@ def _fetch(request: GenerationRequest, provider: Provider, store: Store, job: di
             sleep(backoff.next(getattr(exc, "retry_after", None)))
             continue
         result = ClipResult(
-            key=key, path=str(store.clip_path(key)), sha256=sha256_file(part),
+            key=key, path=store.clip_ref(key), sha256=sha256_file(part),
             shot_id=request.shot_id, tier=request.tier, model=request.model,
             provider=provider.name, job_id=job_id, seconds=info["duration"],
             width=info["width"], height=info["height"], fps=info["fps"] or request.fps,
@@ -277,7 +277,7 @@ def restore_from_assets(store: Store, key: str, request: GenerationRequest) -> C
     if sha256_file(part) != job["sha256"]:
         part.unlink(missing_ok=True)
         return None
-    result = ClipResult(**{**job["result"], "path": str(store.clip_path(key)), "cache_hit": True,
+    result = ClipResult(**{**job["result"], "path": store.clip_ref(key), "cache_hit": True,
                            "submissions": 0})
     store.put_clip(key, part, {"result": result.model_dump(mode="json"), "request": request.key_fields()})
     log.info("restored shot '%s' %s from the asset store (%s)", request.shot_id, request.tier, job["sha256"][:12])

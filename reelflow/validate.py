@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from .asset_checks import decode_problems
 from .catalog import Catalog
 from .errors import ShotListError
 from .routing import Plan, RoutingError, plan_shotlist
@@ -13,12 +14,17 @@ from .shotlist import LoadedShotList, load_shotlist, locate
 
 def check_shotlist(path: str | Path, catalog: Catalog, today: dt.date | None = None
                    ) -> tuple[LoadedShotList, Plan]:
-    """Load and route; every problem comes back as one ShotListError with file:line locations."""
+    """Load, decode every asset and route; every problem comes back in one ShotListError with
+    file:line locations, before anything is paid for."""
     loaded = load_shotlist(path)
+    problems = decode_problems(loaded)
+    plan = None
     try:
         plan = plan_shotlist(loaded.spec, catalog, today)
     except RoutingError as exc:
-        raise ShotListError([locate(loaded, loc, msg) for loc, msg in exc.problems]) from None
+        problems += [locate(loaded, loc, msg) for loc, msg in exc.problems]
+    if problems:
+        raise ShotListError(problems)
     return loaded, plan
 
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict
 from reelflow.deliver.captions import build_cues, to_srt, to_vtt
 from reelflow.deliver.contact import contact_sheet
 from reelflow.deliver.nle import ShotRef, build_otio, write_nle
+from reelflow.store import write_text_atomic
 from reelflow.timeline import Timeline
 
 
@@ -42,10 +43,10 @@ def deliver_companions(timeline: Timeline, title: str, stem: str, out_dir: str, 
         files.update({k: str(p) for k, p in paths.items() if k in want and p.is_file()})
     cues = build_cues(timeline, dialogue, spans)
     if "srt" in want:
-        (out / f"{stem}.srt").write_text(to_srt(cues, timeline.fps), encoding="utf-8")
+        write_text_atomic(out / f"{stem}.srt", to_srt(cues, timeline.fps))
         files["srt"] = str(out / f"{stem}.srt")
     if "vtt" in want:
-        (out / f"{stem}.vtt").write_text(to_vtt(cues, timeline.fps), encoding="utf-8")
+        write_text_atomic(out / f"{stem}.vtt", to_vtt(cues, timeline.fps))
         files["vtt"] = str(out / f"{stem}.vtt")
     if "contact_sheet" in want:
         contact_sheet(Path(edit_path), timeline, labels, out / f"{stem}.contact.png")

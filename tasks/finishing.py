@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -19,7 +18,8 @@ from reelflow.media.finishing import (
 from reelflow.shotlist import fps_value
 from reelflow.media.mix import MixReport, ShotSound, mix_edit
 from reelflow.shotlist import MusicBed
-from reelflow.store import Store, sha256_file, write_json_atomic
+from reelflow.store import Store, temp_prefix, write_json_atomic
+from reelflow.tasks.caching import StoredArtifacts, content_key
 from reelflow.timeline import Timeline
 
 UPSCALE_VERSION = "upscale-2"
@@ -29,7 +29,8 @@ EXPORT_VERSION = "export-1"
 
 
 class Media(BaseModel):
-    """A shot's picture source: a file, plus the upscale filter to apply on decode (if any)."""
+    """A shot's picture source: a file, plus the upscale filter to apply on decode (if any).
+    Every path in these results is store-relative (resolve with Store.file)."""
 
     model_config = ConfigDict(frozen=True)
     path: str
@@ -78,14 +79,23 @@ class Exported(BaseModel):
     true_peak_dbtp: float
 
 
-def _key(*parts) -> str:
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+def _key(parts) -> str:
+    return content_key(parts)
 
 
-def _param_key(prefix: str):
-    def fn(context, parameters) -> str:
-        return f"{prefix}-{_key(parameters.get('key_parts'))}"
-    return fn
+def _upscaled(inputs: dict, key: str) -> list:
+    if inputs["backend"] == "cloud":
+        # the upscaled clip is keyed by its provider request; generate_clip never pays twice
+        return [("clips/(provider-keyed)", "not cached by Prefect")]
+    found = [(inputs["path"], inputs["sha256"])]
+    return found + [(f"derived/{key}.mp4", None)] if inputs["backend"] == "realesrgan" else found
+
+
+UPSCALE_CACHE = StoredArtifacts(prefix="upscale", artifacts=_upscaled)
+CONFORM_CACHE = StoredArtifacts(prefix="conform", artifacts=lambda i, k: [
+    (i["media"].path, i["media"].sha256), (f"derived/{k}.wav", None)])
+MIX_CACHE = StoredArtifacts(prefix="mix", artifacts=lambda i, k: [(f"derived/{k}.wav", None)])
+EXPORT_CACHE = StoredArtifacts(prefix="export", artifacts=lambda i, k: [(f"derived/{k}.edit.mp4", None)])
 
 
 # ---------------------------------------------------------------- upscale
@@ -95,7 +105,7 @@ def upscale_key_parts(src_sha: str, size: tuple[int, int], fit: str, backend: st
     return [UPSCALE_VERSION, src_sha, list(size), fit, backend]
 
 
-@task(name="upscale", cache_key_fn=_param_key("upscale"), persist_result=True)
+@task(name="upscale", cache_policy=UPSCALE_CACHE, persist_result=True)
 def upscale(path: str, sha256: str, size: tuple[int, int], fit: str, backend: str, store_root: str,
             key_parts: list) -> Media:
     """Bring a shot up to what the output needs; skip when it is already large enough.
@@ -103,7 +113,8 @@ def upscale(path: str, sha256: str, size: tuple[int, int], fit: str, backend: st
     lanczos (default) is a filter the conform applies while decoding, so it costs no extra
     encode; realesrgan writes an upscaled file (expensive, opt-in). Never upscales twice: the
     result is cached on the source's content hash."""
-    info = probe(path, count_frames=False)
+    store = Store(store_root)
+    info = probe(store.file(path), count_frames=False)
     src = info.display_size
     plan = plan_upscale(src, size, fit)
     if not plan.needed or backend == "none":
@@ -115,18 +126,17 @@ def upscale(path: str, sha256: str, size: tuple[int, int], fit: str, backend: st
     if backend == "realesrgan":
         from reelflow.media.superres import upscale_realesrgan
 
-        store = Store(store_root)
-        dest = store.derived(_key(key_parts))
-        if not dest.is_file():
+        ref = store.derived_ref(_key(key_parts))
+        if not store.verified(ref):
             part = store.tmp_path(".mp4")
-            upscale_realesrgan(Path(path), part, plan.width, plan.height)
-            part.replace(dest)
-        return Media(path=str(dest), sha256=sha256_file(dest), width=plan.width, height=plan.height,
+            upscale_realesrgan(store.file(path), part, plan.width, plan.height)
+            store.commit(part, ref)
+        return Media(path=ref, sha256=store._recorded_hash(store.file(ref)), width=plan.width, height=plan.height,
                      fps=info.fps or 0, upscaled=True, backend="realesrgan")
     if backend == "cloud":
         from reelflow.cloud_upscale import upscale_cloud
 
-        clip = upscale_cloud(Path(path), sha256, plan.width, plan.height, Store(store_root))
+        clip = upscale_cloud(store.file(path), sha256, plan.width, plan.height, store)
         return Media(path=clip.path, sha256=clip.sha256, width=clip.width, height=clip.height,
                      fps=clip.fps, upscaled=True, backend="cloud")
     raise MediaError(f"unknown upscale backend '{backend}' (use lanczos, realesrgan, cloud or none)")
@@ -140,24 +150,26 @@ def conform_key_parts(src_sha: str, pre: str | None, size: tuple[int, int], fps:
     return [CONFORM_VERSION, src_sha, pre, list(size), fps, frames, fit, focus]
 
 
-@task(name="conform", cache_key_fn=_param_key("conform"), persist_result=True)
+@task(name="conform", cache_policy=CONFORM_CACHE, persist_result=True)
 def conform_shot(shot_id: str, media: Media, size: tuple[int, int], fps: float, frames: int,
                  fit: str, focus, store_root: str, key_parts: list) -> Conformed:
     """The shot's conform recipe (size, aspect fit, frame rate, 4:2:0) and its sound as a 48 kHz
     stereo WAV of exactly the shot's length. The picture is conformed as the edit reads it."""
     store = Store(store_root)
-    key = _key(key_parts)
-    audio = store.derived(key, ".wav")
-    info = probe(media.path, count_frames=False)
+    audio = store.derived_ref(_key(key_parts), ".wav")
+    source = store.file(media.path)
+    if not store.verified(media.path, media.sha256):
+        raise MediaError(f"shot '{shot_id}': {media.path} is missing or changed in the store; run again to fetch it")
+    info = probe(source, count_frames=False)
     if not info.has_video:
-        raise MediaError(f"shot '{shot_id}': {Path(media.path).name} has no video stream")
+        raise MediaError(f"shot '{shot_id}': {source.name} has no video stream")
     src = (media.width, media.height) if media.filter else info.display_size
     vf = conform_filter(src, size, fps, fit, focus, pre=media.filter)
-    if not audio.is_file():
+    if not store.verified(audio):
         part = store.tmp_path(".wav")
-        conform_audio(Path(media.path), part, frames / fps_value(fps))
-        part.replace(audio)
-    return Conformed(shot_id=shot_id, video=media.path, vf=vf, audio=str(audio),
+        conform_audio(source, part, frames / fps_value(fps))
+        store.commit(part, audio)
+    return Conformed(shot_id=shot_id, video=media.path, vf=vf, audio=audio,
                      sha256=_key([media.sha256, vf]), frames=frames,
                      fit=resolve_fit(fit, src, size))
 
@@ -165,25 +177,25 @@ def conform_shot(shot_id: str, media: Media, size: tuple[int, int], fps: float, 
 # ---------------------------------------------------------------- mix
 
 
-@task(name="mix-audio", cache_key_fn=_param_key("mix"), persist_result=True)
+@task(name="mix-audio", cache_policy=MIX_CACHE, persist_result=True)
 def mix_audio(timeline: Timeline, sounds: list[ShotSound], bed: MusicBed, music: str | None,
               target_lufs: float, store_root: str, key_parts: list) -> MixResult:
     store = Store(store_root)
     key = _key(key_parts)
-    out = store.derived(key, ".wav")
+    out = store.derived_ref(key, ".wav")
     report_path = store.derived(key, ".mix.json")
-    if out.is_file() and report_path.is_file():
-        try:
-            cached = MixResult.model_validate_json(report_path.read_text())
-            if sha256_file(out) == cached.sha256:
-                return cached
-        except ValueError:  # a half-written or foreign report: mix again rather than fail
-            pass
+    cached = _read_report(MixResult, report_path)
+    if cached is not None and store.verified(out, cached.sha256):
+        return cached.model_copy(update={"wav": out})
     part = store.tmp_path(".wav")
-    report: MixReport = mix_edit(timeline, sounds, bed, Path(music) if music else None,
-                                 target_lufs, part, store.root / "tmp")
-    part.replace(out)
-    result = MixResult(wav=str(out), sha256=sha256_file(out), integrated_lufs=report.integrated_lufs,
+    try:
+        report: MixReport = mix_edit(timeline, sounds, bed, Path(music) if music else None,
+                                     target_lufs, part, store.root / "tmp")
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    sha = store.commit(part, out)
+    result = MixResult(wav=out, sha256=sha, integrated_lufs=report.integrated_lufs,
                        true_peak_db=report.true_peak_db, sample_peak_db=report.sample_peak_db,
                        duck_regions=report.duck_regions, gain_db=report.gain_db)
     write_json_atomic(report_path, json.loads(result.model_dump_json()))  # a crash never leaves half a report
@@ -193,27 +205,30 @@ def mix_audio(timeline: Timeline, sounds: list[ShotSound], bed: MusicBed, music:
 # ---------------------------------------------------------------- export
 
 
-@task(name="export", cache_key_fn=_param_key("export"), persist_result=True)
+@task(name="export", cache_policy=EXPORT_CACHE, persist_result=True)
 def export(timeline: Timeline, shots: list[Conformed], audio_wav: str, size: tuple[int, int],
            lut: str | None, store_root: str, key_parts: list, label: str = "edit") -> Exported:
     """Assemble with transitions and encode; the result lives in the store, keyed by inputs."""
     store = Store(store_root)
     key = _key(key_parts)
-    out = store.derived(key, ".edit.mp4")
+    out = store.derived_ref(key, ".edit.mp4")
     meta = store.derived(key, ".edit.json")
-    if out.is_file() and meta.is_file():
-        cached = Exported.model_validate_json(meta.read_text())
-        if cached.sha256 == sha256_file(out):
-            return cached
+    cached = _read_report(Exported, meta)
+    if cached is not None and store.verified(out, cached.sha256):
+        return cached.model_copy(update={"path": out})
     part = store.tmp_path(".mp4")
     from reelflow.config import emit
 
-    export_edit(timeline, [Source(Path(c.video), c.vf) for c in shots], Path(audio_wav), part, size,
-                lut=Path(lut) if lut else None, progress=lambda i, n: emit(f"export {label}", label, i, n))
-    info = probe(part)
-    loud = measure_loudness(part)
-    part.replace(out)
-    result = Exported(path=str(out), sha256=sha256_file(out), duration=info.video_duration or info.duration,
+    try:
+        export_edit(timeline, [Source(store.file(c.video), c.vf) for c in shots], store.file(audio_wav), part,
+                    size, lut=Path(lut) if lut else None, progress=lambda i, n: emit(f"export {label}", label, i, n))
+        info = probe(part)
+        loud = measure_loudness(part)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    sha = store.commit(part, out)
+    result = Exported(path=out, sha256=sha, duration=info.video_duration or info.duration,
                       frames=info.frames or 0, width=info.width or 0, height=info.height or 0,
                       fps=info.fps or 0, has_audio=info.has_audio,
                       integrated_lufs=loud.integrated_lufs, true_peak_dbtp=loud.true_peak_dbtp)
@@ -221,14 +236,22 @@ def export(timeline: Timeline, shots: list[Conformed], audio_wav: str, size: tup
     return result
 
 
-def publish(src: str, dest: Path) -> Path:
+def _read_report(model, path: Path):
+    """A report written by an earlier run, or None when missing, empty or not ours."""
+    try:
+        return model.model_validate_json(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def publish(src: str | Path, dest: Path) -> Path:
     """Copy a stored edit to its place in the output folder (atomic rename)."""
     import os
     import tempfile
 
     dest.parent.mkdir(parents=True, exist_ok=True)
     # a unique temporary name: two runs publishing one file never share a half-copied temp
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=temp_prefix(dest.name), suffix=".part")
     os.close(fd)
     try:
         shutil.copyfile(src, tmp)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from dataclasses import dataclass
 
 from prefect import task
-from prefect.cache_policies import NO_CACHE
+from prefect.cache_policies import NO_CACHE, CachePolicy
 
 from reelflow import providers
 from reelflow.catalog import Catalog, load_catalog
@@ -30,9 +31,15 @@ def retry_if_transient(task, task_run, state) -> bool:
 def load(path: str) -> LoadedShotList:
     """Parse and validate. Not cached: its only input is the file, so a cache key would cost
     the same read and hash as the load itself."""
+    from reelflow.asset_checks import decode_problems
+    from reelflow.errors import ShotListError
     from reelflow.shotlist import load_shotlist
 
-    return load_shotlist(path)
+    loaded = load_shotlist(path)
+    problems = decode_problems(loaded)  # a bad asset stops the run before anything is paid for
+    if problems:
+        raise ShotListError(problems)
+    return loaded
 
 
 def route_key(context, parameters) -> str:
@@ -50,15 +57,20 @@ def route(loaded: LoadedShotList, catalog_path: str | None, today: dt.date) -> t
     return plan_shotlist(loaded.spec, catalog, today), catalog
 
 
-def generation_key(context, parameters) -> str:
-    """Cache on exactly what determines the clip: provider, its version and the request
-    (prompt, model, tier, seed, seconds, size, fps, audio, reference-image hash). No keys."""
-    req: GenerationRequest = parameters["request"]
-    prov = providers.get(parameters["route"])
-    store = hashlib.sha256(parameters["store_root"].encode()).hexdigest()[:8]
-    # the tier and shot stay in Prefect's key: an identical request of another tier is a hit in
-    # the store (paid once) but reported for the tier and shot that asked
-    return f"generate-{clip_key(prov, req)}-{req.tier}-{req.shot_id}-{store}"
+@dataclass
+class GeneratedClip(CachePolicy):
+    """Cache on exactly what determines the clip (provider, its version and the request:
+    prompt, model, tier, seed, seconds, size, fps, audio, reference-image hash) while the clip
+    is in this run's store with the bytes it was downloaded with. The tier and shot stay in the
+    key: an identical request of another tier is a hit in the store (paid once) but reported for
+    the tier and shot that asked. No store path: a moved store keeps its hits."""
+
+    def compute_key(self, task_ctx, inputs, flow_parameters, **kwargs) -> str | None:
+        req: GenerationRequest = inputs["request"]
+        key = clip_key(providers.get(inputs["route"]), req)
+        if Store(inputs["store_root"]).clip_meta(key) is None:
+            return None  # run: generate_clip restores it from the ledger's job or the asset store
+        return f"generate-{key}-{req.tier}-{req.shot_id}"
 
 
 def generation_request(loaded: LoadedShotList, shot_id: str, spec: RenderSpec,
@@ -67,7 +79,7 @@ def generation_request(loaded: LoadedShotList, shot_id: str, spec: RenderSpec,
     return build_request(loaded, shot, spec, route_model, route_params)
 
 
-@task(name="generate", cache_key_fn=generation_key, persist_result=True,
+@task(name="generate", cache_policy=GeneratedClip(), persist_result=True,
       retry_condition_fn=retry_if_transient)
 def generate(request: GenerationRequest, route: str, store_root: str, cost_usd: float,
              notes: list[str], concurrency: int) -> ClipResult:

@@ -17,6 +17,7 @@ from reelflow.catalog import load_catalog
 from reelflow.errors import ContentRejectedError, PermanentProviderError, TransientProviderError
 from reelflow.providers.base import GenerationRequest
 from reelflow.providers.common import AuthError
+from reelflow.store import Store
 from reelflow.media.ffmpeg import probe, run_ffmpeg
 
 from .fakes import FakeFal, FakeKling, FakeOpenAI, FakeReplicate, FakeVertex
@@ -128,7 +129,7 @@ def test_fault_matrix(prefect_harness, cloud, tmp_path, provider, fault):
     clip = run_task(req, provider, tmp_path / "store")
     assert fake.submissions == expect_submissions  # never paid twice
     assert clip.provider == provider and clip.model == req.model and clip.submissions >= 0
-    info = probe(clip.path)
+    info = probe(Store(tmp_path / "store").file(clip.path))
     assert info.has_video and info.has_audio and info.duration >= req.seconds
     if fault == "truncated-download" and provider != "vertex":
         assert fake.downloads == 2  # re-downloaded, not re-generated
@@ -188,13 +189,13 @@ def test_bytes_held_in_the_asset_store_are_never_bought_again(prefect_harness, c
     fake, req = cloud(provider)
     store = tmp_path / "store"
     clip = run_task(req, provider, store)
-    LocalAssets(store / "assets").put(Path(clip.path))  # what every render publishes
+    LocalAssets(store / "assets").put(Store(store).file(clip.path))  # what every render publishes
     for f in (store / "clips").iterdir():
         f.unlink()
     polls, downloads = fake.polls, fake.downloads
     again = run_task(req, provider, store)
     assert fake.submissions == 1 and (fake.polls, fake.downloads) == (polls, downloads)
-    assert again.sha256 == clip.sha256 and Path(again.path).is_file()
+    assert again.sha256 == clip.sha256 and Store(store).file(again.path).is_file()
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
@@ -330,7 +331,7 @@ def test_cloud_upscale_goes_through_the_provider_layer(prefect_harness, cloud, t
             key_parts=upscale_key_parts(sha, (1920, 1080), "crop", "cloud"))
 
     media = run()
-    assert media.upscaled and media.backend == "cloud" and Path(media.path).is_file()
+    assert media.upscaled and media.backend == "cloud" and Store(store).file(media.path).is_file()
     (job,) = fake.jobs.values()
     assert job["endpoint"] == "fal-ai/topaz/upscale/video"
     assert job["body"]["upscale_factor"] == 3.0 and job["body"]["H264_output"] is True

@@ -1,0 +1,44 @@
+"""Prefect cache policies that know the store.
+
+A task's result names files in the store; Prefect's cache may only answer while those files are
+there and hold the bytes they were written with. `StoredArtifacts` keys a task on its content key
+(the `key_parts` the flow computed from content hashes and recipe versions, never a path) and
+returns no key, so the task runs and repairs the store, when an artifact is missing or changed.
+The store path is not part of any key: a moved or copied store keeps its cache hits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Optional
+
+from prefect.cache_policies import CachePolicy
+
+from reelflow.store import Store
+
+Artifacts = Callable[[dict[str, Any], str], Iterable[tuple[str, Optional[str]]]]
+
+
+def content_key(parts: Any) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@dataclass
+class StoredArtifacts(CachePolicy):
+    """Cache on ``key_parts`` while every artifact (store-relative name, expected sha256 or
+    None for the recorded one) named by ``artifacts(inputs, key)`` verifies in this run's store."""
+
+    prefix: str = "task"
+    artifacts: Optional[Artifacts] = None
+
+    def compute_key(self, task_ctx, inputs: dict[str, Any], flow_parameters: dict[str, Any],
+                    **kwargs: Any) -> Optional[str]:
+        key = content_key(inputs.get("key_parts"))
+        if self.artifacts is not None:
+            store = Store(inputs["store_root"])
+            for ref, sha in self.artifacts(inputs, key):
+                if not store.verified(ref, sha):
+                    return None  # run the task: it re-derives or re-fetches what is missing
+        return f"{self.prefix}-{key}"
