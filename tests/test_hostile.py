@@ -231,3 +231,38 @@ def test_cli_fails_fast_with_one_line_and_documented_codes(tmp_path):
     ok = run("validate", str(bad), str(path), cwd=tmp_path)
     assert f"ok {path}" in ok.stdout  # the good file after the bad one is still reported
     assert not list((tmp_path / "store" / "clips").glob("*")) if (tmp_path / "store").exists() else True
+
+
+def test_concurrent_publishes_never_leave_half_a_file(tmp_path):
+    import threading
+
+    from reelflow.tasks.finishing import publish
+
+    sources = []
+    for i in range(2):
+        src = tmp_path / f"src{i}.mp4"
+        src.write_bytes(bytes([i + 1]) * (3 << 20))
+        sources.append(src)
+    dest = tmp_path / "out" / "edit.mp4"
+    digests = {sha256_file(s) for s in sources}
+    seen, errors = set(), []
+
+    def worker(src):
+        try:
+            for _ in range(15):
+                publish(src, dest)
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    def reader():
+        for _ in range(60):
+            if dest.exists():
+                seen.add(sha256_file(dest))
+
+    threads = [threading.Thread(target=worker, args=(s,)) for s in sources] + [threading.Thread(target=reader)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and seen <= digests and sha256_file(dest) in digests
+    assert [p.name for p in dest.parent.iterdir()] == ["edit.mp4"]  # no temp left behind
