@@ -55,6 +55,22 @@ def decide(folder: str, out: str, catalog: str | None, today: dt.date) -> list[d
     return decisions
 
 
+@task(name="lifecycle-check", cache_policy=NO_CACHE)
+def lifecycle_check(folder: str, catalog: str | None, today: dt.date, days: int) -> list[dict]:
+    """Publish every committed shot list a deprecation or retirement in the next ``days``
+    touches (the same list `reelflow models --check` prints)."""
+    from reelflow.validate import lifecycle_report
+
+    rows = lifecycle_report([folder], load_catalog(catalog), today, days)
+    create_table_artifact(key="lifecycle-check", table=[
+        {"shot list": r["shotlist"], "shot": r["shot"], "model": r["model"],
+         "pinned": r["pinned"], "event": r["event"], "successor": r["successor"], "what to do": r["message"]}
+        for r in rows] or [{"shot list": "(none)", "what to do": f"no lifecycle event in the next {days} days"}],
+        description=f"Lifecycle events in the next {days} days as of {today}: "
+                    f"{len({r['shotlist'] for r in rows})} shot list(s) affected")
+    return rows
+
+
 def generated(manifest: dict) -> int:
     """Clips this render paid for or made (not cache hits)."""
     return sum(1 for s in manifest.get("shots", []) for t in ("draft", "final")
@@ -76,13 +92,16 @@ def _rename(what: list[str], skipped: int) -> None:
 
 @flow(name="nightly", log_prints=True)
 def nightly(shotlists: str = "shotlists", out_dir: str | None = None, approval: str = "all",
-            store_dir: str | None = None, review_timeout: int = 3600, catalog: str | None = None) -> list[dict]:
+            store_dir: str | None = None, review_timeout: int = 3600, catalog: str | None = None,
+            lifecycle_days: int = 30) -> list[dict]:
     """Render what changed; return [{path, render, reason, status, clips_generated, cost_usd}].
     out_dir / store_dir default to REELFLOW_OUT / REELFLOW_STORE. The approval policy is `all`
     (auto-approve) or `review` (pause for the UI, failing clearly after review_timeout)."""
     logger = get_run_logger()
     out = output_dir(out_dir)
     results = []
+    for row in lifecycle_check(shotlists, catalog, dt.date.today(), lifecycle_days):
+        logger.warning("%s: shot '%s': %s", row["shotlist"], row["shot"], row["message"])
     for item in decide(shotlists, str(out), catalog, dt.date.today()):
         if not item["render"]:
             logger.info("skipping %s: %s", item["path"], item["reason"])

@@ -32,6 +32,47 @@ class Lifecycle(Frozen):
         return self.status == "retired" and (self.date is None or self.date <= today)
 
 
+class References(Frozen):
+    """How many identity references one request takes, and what they cannot be combined with."""
+
+    images: Annotated[int, Field(ge=0)] = 0
+    videos: Annotated[int, Field(ge=0)] = 0
+    audio: Annotated[int, Field(ge=0)] = 0
+    note: str | None = None  # limits and exclusions, e.g. "8 s and 16:9 only; not with a first frame"
+
+
+class Extension(Frozen):
+    """Extending a clip: seconds added per call and the longest clip reachable."""
+
+    step: Annotated[int, Field(ge=1)]
+    total: Annotated[int, Field(ge=1)]
+    note: str | None = None
+
+
+class DraftMode(Frozen):
+    """A vendor-native draft of the same model (e.g. Seedance 2.5 `draft: true`), promotable to
+    the final while it lives."""
+
+    field: str
+    resolution: int
+    expires_days: Annotated[int, Field(ge=1)]
+    note: str | None = None
+
+
+class Evidence(Frozen):
+    """One public data point behind a model's routing scores (an arena Elo per pool)."""
+
+    pool: str  # e.g. "Artificial Analysis T2V", "LMArena I2V"
+    elo: float | None = None
+    rank: int | None = None
+    as_of: dt.date
+    source: str
+    confidence: Literal["H", "M", "L"] = "L"
+
+    def age_days(self, today: dt.date) -> int:
+        return (today - self.as_of).days
+
+
 class DurationRange(Frozen):
     min: Annotated[int, Field(ge=1)]
     max: Annotated[int, Field(ge=1)]
@@ -54,6 +95,9 @@ class RouteInfo(Frozen):
     """True: one of env is enough (e.g. an API key *or* a project); False: all are needed."""
     concurrency: Annotated[int, Field(ge=1)] = 2
     rpm: Annotated[int, Field(ge=0)] = 0
+    retention_hours: float | None = None
+    """How long the provider keeps a finished output: download before it closes."""
+    source: str | None = None
 
     def configured(self, environ: dict[str, str]) -> bool:
         if not self.env:
@@ -80,6 +124,31 @@ class ModelSpec(Frozen):
     strengths: list[str] = []
     routes: dict[str, ModelRoute]
     lifecycle: Lifecycle = Lifecycle()
+    # capabilities beyond a plain text-to-video clip
+    first_last_frame: bool = False
+    references: References = References()
+    extension: Extension | None = None
+    draft_mode: DraftMode | None = None
+    price_per_second_silent: dict[int, float] = {}
+    """$/s without native audio where the vendor prices it separately."""
+    # where the facts and scores come from
+    source: str | None = None
+    checked: dt.date | None = None
+    evidence: list[Evidence] = []
+    score_basis: str | None = None
+    """How the per-kind scores were set (what is evidence, what is a stated adjustment)."""
+
+    def stale_evidence(self, today: dt.date, days: int = 90) -> bool:
+        """No data point younger than ``days``: the scores may no longer reflect the field."""
+        return not any(e.age_days(today) <= days for e in self.evidence)
+
+    def evidence_note(self, today: dt.date) -> str:
+        if not self.evidence:
+            return "scores hand-set, no public evidence recorded"
+        best = max(self.evidence, key=lambda e: e.as_of)
+        what = f"{best.pool} " + (f"Elo {best.elo:g}" if best.elo is not None else f"#{best.rank}" if best.rank else "listed")
+        stale = " (stale: older than 90 days)" if self.stale_evidence(today) else ""
+        return f"evidence: {what} as of {best.as_of}{stale}"
 
     @property
     def max_duration(self) -> int:

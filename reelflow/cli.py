@@ -75,7 +75,7 @@ def validate(paths: list[Path] = typer.Argument(..., help="Shot-list files or fo
              catalog: Optional[str] = typer.Option(None, help="Catalog overlay YAML."),
              date: Optional[str] = typer.Option(None, help="Evaluate model lifecycles on this date.")):
     """Check shot lists (schema, assets, transitions, routing). Exit 1 on any error."""
-    from .validate import check_shotlist, find_shotlists
+    from .validate import check_shotlist, find_shotlists, lifecycle_warnings
 
     cat = _catalog(catalog)
     today = _today(date)
@@ -104,6 +104,8 @@ def validate(paths: list[Path] = typer.Argument(..., help="Shot-list files or fo
                   highlight=False)
         for warning in plan.notes:
             _say(f"{f}: note: {warning}")
+        for warning in lifecycle_warnings(loaded, plan, cat, today):
+            _say(warning)
     raise typer.Exit(EXIT_INVALID if failed else 0)
 
 
@@ -113,7 +115,7 @@ def plan(path: Path, as_json: bool = typer.Option(False, "--json", help="Machine
          date: Optional[str] = typer.Option(None, help="Evaluate model lifecycles on this date.")):
     """Show the routing table: model per shot, why, draft model and estimated costs."""
     from . import providers
-    from .validate import check_shotlist
+    from .validate import check_shotlist, lifecycle_warnings
 
     cat = _catalog(catalog)
     today = _today(date)
@@ -121,6 +123,7 @@ def plan(path: Path, as_json: bool = typer.Option(False, "--json", help="Machine
         loaded, pl = check_shotlist(path, cat, today)
     except ReelflowError as exc:
         raise _fail(exc) from None
+    warnings = lifecycle_warnings(loaded, pl, cat, today)
     rows = []
     for sp in pl.shots:
         res = providers.resolve_route(sp.model, cat, today)
@@ -135,7 +138,7 @@ def plan(path: Path, as_json: bool = typer.Option(False, "--json", help="Machine
         print(json.dumps({"shotlist": str(path), "shots": rows, "prototype_cost_usd": pl.draft_cost,
                           "final_cost_usd": pl.final_cost, "total_cost_usd": pl.total_cost,
                           "budget_usd": pl.budget_usd, "over_budget": pl.over_budget,
-                          "notes": pl.notes}, indent=2))
+                          "notes": pl.notes, "warnings": warnings}, indent=2))
         return
     t = Table(title=escape(f"{loaded.spec.title} ({path})"), show_lines=False)  # user text is not markup
     for col in ("shot", "kind", "model", "draft", "clip", "reason", "proto $", "final $"):
@@ -151,15 +154,23 @@ def plan(path: Path, as_json: bool = typer.Option(False, "--json", help="Machine
               f"[bold]${pl.total_cost:.2f}[/]{budget}")
     for n in pl.notes:
         out.print(f"[yellow]note:[/] {escape(n)}")
+    for w in warnings:
+        _say(w)
 
 
 @app.command()
 def models(as_json: bool = typer.Option(False, "--json"),
            catalog: Optional[str] = typer.Option(None, help="Catalog overlay YAML."),
-           date: Optional[str] = typer.Option(None, help="Evaluate lifecycles on this date.")):
-    """List the model catalog with lifecycle status, limits and prices."""
+           date: Optional[str] = typer.Option(None, help="Evaluate lifecycles on this date."),
+           check: list[Path] = typer.Option([], "--check", help="Shot lists or folders: list every one a "
+                                                                "lifecycle event in the next --days touches."),
+           days: int = typer.Option(30, help="Window for --check, in days.")):
+    """List the model catalog with lifecycle status, limits and prices (or, with --check, the
+    shot lists affected by deprecations and retirements)."""
     cat = _catalog(catalog)
     today = _today(date)
+    if check:
+        return _lifecycle_check(check, cat, today, days, as_json)
     if as_json:
         print(json.dumps({k: m.model_dump(mode="json") for k, m in cat.models.items()}, indent=2))
         return
@@ -178,6 +189,28 @@ def models(as_json: bool = typer.Option(False, "--json"),
                   "/".join(f"{r}" for r in m.resolutions), "/".join(map(str, m.fps)),
                   "yes" if m.native_audio else "no", prices, routes, style=style)
     out.print(t)
+
+
+def _lifecycle_check(paths: list[Path], cat, today: dt.date, days: int, as_json: bool) -> None:
+    from .lifecycle import upcoming
+    from .validate import lifecycle_report
+
+    try:
+        rows = lifecycle_report([str(p) for p in paths], cat, today, days)
+    except OSError as exc:
+        raise _fail(InputError(one_line(exc))) from None
+    events = upcoming(cat, today, days)
+    if as_json:
+        print(json.dumps({"as_of": str(today), "days": days, "events": [{"model": m, "event": e} for m, e in events],
+                          "affected": rows}, indent=2))
+        return
+    for m, e in events:
+        _say(f"catalog: {m} {e}")
+    for r in rows:
+        who = f"shot '{r['shot']}': " if r["shot"] else ""
+        out.print(f"{r['shotlist']}: {who}{r['message']}", markup=False, highlight=False)
+    lists = len({r["shotlist"] for r in rows})
+    _say(f"{lists} shot list(s) affected by lifecycle events in the next {days} days (as of {today})")
 
 
 @app.command()

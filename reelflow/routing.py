@@ -191,18 +191,34 @@ def score(model: ModelSpec, shot: Shot, spec: ShotList) -> tuple[float, list[str
     return s, why
 
 
+def draft_candidates(final: ModelSpec, catalog: Catalog, today: dt.date) -> list[ModelSpec]:
+    """The final's declared draft (and its successors) plus every other live, auto-routed draft
+    tier of the same family: drafts keep the family's look."""
+    declared = [catalog.models[c] for c in catalog.successor_chain(final.draft or final.id, today)]
+    family = [m for m in catalog.models.values()
+              if m.family == final.family and m.tier == "draft" and m.auto_route and m not in declared]
+    return [m for m in declared + family if not m.lifecycle.retired_on(today)]
+
+
 def spec_pair(final: ModelSpec, catalog: Catalog, shot: Shot, spec: ShotList, today: dt.date):
-    """Final and draft RenderSpecs; the draft falls back along successors, then to the final."""
+    """Final and draft RenderSpecs. The draft is the cheapest draft tier of the final's family
+    that can render the shot (the declared draft wins a tie), else the final model itself."""
     fin = render_spec(final, "final", shot, spec)
-    draft_id = final.draft or final.id
-    for cand in catalog.successor_chain(draft_id, today):
-        m = catalog.models[cand]
-        if m.lifecycle.retired_on(today):
-            continue
+    best = None
+    for m in draft_candidates(final, catalog, today):
         d = render_spec(m, "draft", shot, spec)
-        if d is not None:
-            return fin, d
-    return fin, render_spec(final, "draft", shot, spec)
+        if d is not None and (best is None or d.cost < best.cost - 1e-9):
+            best = d
+    return fin, best or render_spec(final, "draft", shot, spec)
+
+
+def draft_reason(final: ModelSpec, draft_model: str, catalog: Catalog) -> str:
+    if draft_model == final.id:
+        return f"drafts on {final.id} itself (no draft tier can render it)"
+    draft = catalog.models[draft_model]
+    if draft.family == final.family:
+        return f"draft {draft_model}: the cheapest {final.family} draft tier, keeping the family's look"
+    return f"draft {draft_model}: {final.id}'s declared draft"
 
 
 def route_shot(shot: Shot, index: int, spec: ShotList, catalog: Catalog, today: dt.date) -> ShotPlan:
@@ -265,6 +281,7 @@ def route_shot(shot: Shot, index: int, spec: ShotList, catalog: Catalog, today: 
         reason += f" (deprecated: {chosen.lifecycle.note or 'plan a replacement'})"
 
     fin, draft = spec_pair(chosen, catalog, shot, spec, today)
+    reason += f"; {chosen.evidence_note(today)}; {draft_reason(chosen, draft.model, catalog)}"
     fallbacks = [m.id for _, m, _ in live if m.id != chosen.id][:4]
     return ShotPlan(
         shot_id=shot.id, kind=shot.kind.value, requested=requested, preferred=preferred.id,

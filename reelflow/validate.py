@@ -37,3 +37,33 @@ def find_shotlists(paths: list[str | Path]) -> list[Path]:
         else:
             out.append(p)
     return out
+
+
+def lifecycle_warnings(loaded: LoadedShotList, plan: Plan, catalog: Catalog, today: dt.date,
+                       days: int | None = None) -> list[str]:
+    """`file:line: shot 'id': model: warning: ...` for every shot pinning a model that is
+    deprecated, retired or retiring within ``days`` (default 30), naming the successor."""
+    from .lifecycle import WARN_DAYS, findings
+
+    return [str(locate(loaded, f.location, "warning: " + f.message()))
+            for f in findings(loaded.spec, plan, catalog, today, days or WARN_DAYS, pinned_only=True)]
+
+
+def lifecycle_report(paths: list[str | Path], catalog: Catalog, today: dt.date, days: int) -> list[dict]:
+    """Every shot list under ``paths`` that a lifecycle event within ``days`` touches: one row per
+    affected shot (routed or pinned), plus rows for lists that cannot be checked."""
+    from .errors import ReelflowError
+    from .lifecycle import findings
+
+    rows: list[dict] = []
+    for f in find_shotlists(paths):
+        try:
+            loaded, plan = check_shotlist(f, catalog, today)
+        except ReelflowError as exc:
+            rows.append({"shotlist": str(f), "shot": None, "model": None, "pinned": None, "event": None,
+                         "successor": None, "message": f"cannot check: {str(exc).splitlines()[0]}"})
+            continue
+        for fd in findings(loaded.spec, plan, catalog, today, days):
+            rows.append({"shotlist": str(f), "shot": fd.shot_id, "model": fd.model, "pinned": fd.pinned,
+                         "event": fd.event, "successor": fd.successor, "message": fd.message()})
+    return rows

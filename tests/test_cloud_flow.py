@@ -104,7 +104,8 @@ def test_cloud_render_uses_intended_models_and_leaks_no_key(prefect_harness, fak
     assert used == {"harbor": ("veo-3.1", "vertex"), "tin": ("kling-3.0", "kling"),
                     "deckhand": ("seedance-2.0", "fal")}
     drafts = {s["id"]: s["draft"]["model"] for s in m["shots"]}
-    assert drafts == {"harbor": "veo-3.1-fast", "tin": "kling-3.0-std", "deckhand": "seedance-2.0-fast"}
+    # drafts on the cheapest draft tier of each family (Veo 3.1 Lite "for rapid prototyping")
+    assert drafts == {"harbor": "veo-3.1-lite", "tin": "kling-3.0-std", "deckhand": "seedance-2.0-fast"}
     # each fake was paid exactly once per clip it rendered (draft + final per shot)
     assert (fakes["vertex"].submissions, fakes["kling"].submissions, fakes["fal"].submissions) == (2, 2, 2)
     assert m["cost"]["actual_usd"] == pytest.approx(sum(
