@@ -421,7 +421,8 @@ class FakeVertex(Fake):
     def error_body(self, status, message):
         names = {429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE", 400: "INVALID_ARGUMENT",
                  401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND"}
-        return {"error": {"code": status, "message": message, "status": names.get(status, "UNKNOWN")}}
+        # the Interactions error schema: code is a string naming the error type
+        return {"error": {"code": names.get(status, "UNKNOWN"), "message": message}}
 
     def op_of(self, method, path):
         return "submit" if path.endswith(":predictLongRunning") else "poll"
@@ -459,3 +460,65 @@ class FakeVertex(Fake):
                 "videos": [{"bytesBase64Encoded": base64.b64encode(data).decode(), "mimeType": "video/mp4"}],
                 "raiMediaFilteredCount": 0}})
         return h.send_json(404, self.error_body(404, "no route"))
+
+
+# ====================================================================== Gemini API (Interactions)
+
+
+class FakeGeminiOmni(Fake):
+    """The Gemini API's Interactions protocol for Omni video: POST /v1/interactions (background),
+    GET /v1/interactions/{id}; x-goog-api-key; the video inline (base64) or as a URI."""
+
+    provider = "gemini"
+
+    def authorized(self, headers) -> bool:
+        return headers.get("x-goog-api-key") == self.key
+
+    def error_body(self, status, message):
+        names = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 404: "NOT_FOUND", 429: "RESOURCE_EXHAUSTED",
+                 500: "INTERNAL", 502: "UNAVAILABLE", 503: "UNAVAILABLE"}
+        # the Interactions error schema: code is a string naming the error type
+        return {"error": {"code": names.get(status, "UNKNOWN"), "message": message}}
+
+    def op_of(self, method, path):
+        return "submit" if method == "POST" else "poll"
+
+    def interaction(self, job: str, status: str) -> dict:
+        j = self.jobs[job]
+        out = {"id": job, "status": status, "model": j["body"].get("model"), "created": "2026-11-23T00:00:00Z"}
+        if status == "completed":
+            if j["body"]["response_format"].get("delivery") == "uri":
+                out["output_video"] = {"type": "video", "uri": f"{self.url}/files/{job}.mp4", "mime_type": "video/mp4"}
+            else:
+                out["output_video"] = {"type": "video", "mime_type": "video/mp4",
+                                       "data": base64.b64encode(self.payload()).decode()}
+        elif status == "failed":
+            out["errors"] = [{"code": "SAFETY" if j.get("rejected") else "INTERNAL",
+                              "message": "The prompt was blocked by safety filters" if j.get("rejected")
+                              else "internal error while generating"}]
+        return out
+
+    def route(self, h, method, path, query, body):
+        parts = path.strip("/").split("/")
+        if method == "POST" and parts == ["v1", "interactions"]:
+            data = json.loads(body)
+            fmt = data.get("response_format") or {}
+            if fmt.get("type") != "video" or not data.get("model") or not data.get("input"):
+                return h.send_json(400, self.error_body(400, "a video interaction needs model, input and "
+                                                              "response_format.type=video"))
+            if not data.get("background"):
+                return h.send_json(400, self.error_body(400, "video generation runs in the background"))
+            job = self.new_job(data)
+            return h.send_json(200, {"id": job, "status": "in_progress", "model": data["model"]})
+        if method == "GET" and len(parts) == 3 and parts[:2] == ["v1", "interactions"]:
+            job = parts[2]
+            if job not in self.jobs:
+                return h.send_json(404, self.error_body(404, "interaction not found"))
+            state = self.jobs[job].get("final") or self.advance(job)
+            if state in ("done", "failed", "rejected"):
+                self.jobs[job]["final"] = state
+            self.jobs[job]["rejected"] = state == "rejected"
+            status = {"queued": "queued", "running": "in_progress", "done": "completed",
+                      "failed": "failed", "rejected": "failed"}[state]
+            return h.send_json(200, self.interaction(job, status))
+        return h.send_json(404, self.error_body(404, f"no route {method} {path}"))

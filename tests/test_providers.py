@@ -20,12 +20,13 @@ from reelflow.providers.common import AuthError
 from reelflow.store import Store
 from reelflow.media.ffmpeg import probe, run_ffmpeg
 
-from .fakes import FakeFal, FakeKling, FakeOpenAI, FakeReplicate, FakeVertex
+from .fakes import FakeFal, FakeGeminiOmni, FakeKling, FakeOpenAI, FakeReplicate, FakeVertex
 
 TODAY = dt.date(2026, 11, 22)
 CAT = load_catalog()
 KEYS = {"vertex": "test-google-key-7f3a", "openai": "sk-test-openai-91b2", "kling": "kling-ak-5c1d",
-        "kling_secret": "kling-sk-e0f4", "replicate": "r8_test_token_33aa", "fal": "fal-key-id:fal-secret-8d2c"}
+        "kling_secret": "kling-sk-e0f4", "replicate": "r8_test_token_33aa", "fal": "fal-key-id:fal-secret-8d2c",
+        "gemini": "test-gemini-key-4e9b"}
 ALL_SECRETS = list(KEYS.values())
 
 # provider -> (catalog model routed there, env that unlocks it, base-url variable)
@@ -36,6 +37,7 @@ SETUP = {
               "KLING_BASE_URL"),
     "replicate": ("seedance-2.0", {"REPLICATE_API_TOKEN": KEYS["replicate"]}, "REPLICATE_BASE_URL"),
     "fal": ("wan-2.7", {"FAL_KEY": KEYS["fal"]}, "FAL_QUEUE_URL"),
+    "gemini": ("gemini-omni-1.2-flash", {"GEMINI_API_KEY": KEYS["gemini"]}, "GEMINI_BASE_URL"),
 }
 BASE_SUFFIX = {"openai": "/v1"}
 
@@ -52,7 +54,8 @@ def video_bytes(tmp_path_factory) -> bytes:
 def make_fake(provider: str, video: bytes, **kw):
     if provider == "kling":
         return FakeKling(video, KEYS["kling"], KEYS["kling_secret"], **kw)
-    cls = {"vertex": FakeVertex, "openai": FakeOpenAI, "replicate": FakeReplicate, "fal": FakeFal}[provider]
+    cls = {"vertex": FakeVertex, "openai": FakeOpenAI, "replicate": FakeReplicate, "fal": FakeFal,
+           "gemini": FakeGeminiOmni}[provider]
     return cls(video, KEYS[provider], **kw)
 
 
@@ -122,8 +125,8 @@ def test_fault_matrix(prefect_harness, cloud, tmp_path, provider, fault):
     injections, outcomes, polls, expect_submissions = FAULTS[fault]
     fake, req = cloud(provider, polls_until_done=polls)
     for op, actions in injections.items():
-        if provider == "vertex" and op == "download":
-            actions = actions * 2  # Vertex returns the bytes in the final poll and in the fetch
+        if provider in ("vertex", "gemini") and op == "download":
+            actions = actions * 2  # inline delivery: the bytes come in the final poll and in the fetch
         fake.inject(op, *actions)
     fake.outcomes.extend(outcomes)
     clip = run_task(req, provider, tmp_path / "store")
@@ -131,7 +134,7 @@ def test_fault_matrix(prefect_harness, cloud, tmp_path, provider, fault):
     assert clip.provider == provider and clip.model == req.model and clip.submissions >= 0
     info = probe(Store(tmp_path / "store").file(clip.path))
     assert info.has_video and info.has_audio and info.duration >= req.seconds
-    if fault == "truncated-download" and provider != "vertex":
+    if fault == "truncated-download" and provider not in ("vertex", "gemini"):
         assert fake.downloads == 2  # re-downloaded, not re-generated
     if fault == "slow-job":
         assert fake.polls >= 6
@@ -216,7 +219,7 @@ def test_auth_failure_names_the_variable_and_is_not_retried(prefect_harness, clo
     with pytest.raises(AuthError) as exc:
         run_task(req, provider, tmp_path / "store")
     assert fake.submissions == 0
-    assert any(k in str(exc.value) for k in ("GOOGLE_API_KEY", "OPENAI_API_KEY", "KLING_ACCESS_KEY",
+    assert any(k in str(exc.value) for k in ("GOOGLE_API_KEY", "GEMINI_API_KEY", "OPENAI_API_KEY", "KLING_ACCESS_KEY",
                                             "REPLICATE_API_TOKEN", "FAL_KEY"))
     assert "wrong-key" not in str(exc.value)
 
@@ -369,3 +372,48 @@ def test_prefect_global_concurrency_limit_guards_a_provider(prefect_harness, clo
     asyncio.run(create())
     clip = run_task(req, "fal", tmp_path / "store1", limits=False)
     assert clip.provider == "fal" and fake.submissions == 1
+
+
+def test_gemini_omni_speaks_the_interactions_protocol(cloud, tmp_path, monkeypatch):
+    """Through the official SDK's client.interactions: the body the Gemini API documents, the
+    first frame as inline image content, the 360p draft tier of the same model, uri delivery."""
+    import base64
+    import hashlib
+
+    from reelflow.generate import verify_clip
+
+    fake, req = cloud("gemini")
+    prov = providers.get("gemini")
+    job = prov.submit(req)
+    body = fake.jobs[job]["body"]
+    assert body["model"] == "gemini-omni-1.2-flash" and body["background"] is True
+    assert body["response_format"] == {"type": "video", "aspect_ratio": "16:9", "duration": "4s",
+                                       "resolution": "720p", "delivery": "inline"}
+    assert body["generation_config"] == {"seed": 7, "video_config": {"task": "text_to_video"}}
+    while prov.poll(req, job).state != "succeeded":
+        pass
+    prov.download(req, job, str(tmp_path / "a.mp4"))
+    assert verify_clip(tmp_path / "a.mp4", req)["has_audio"]
+
+    image = tmp_path / "first.png"
+    from PIL import Image
+
+    Image.new("RGB", (64, 36), "orange").save(image)
+    res = providers.resolve_route("gemini-omni-1.2-flash-360p", CAT, TODAY, environ=dict(os.environ))
+    draft = req.model_copy(update={"model": "gemini-omni-1.2-flash-360p", "route_params": res.params or {},
+                                   "tier": "draft", "image_path": str(image), "width": 640, "height": 360})
+    monkeypatch.setenv("REELFLOW_GEMINI_DELIVERY", "uri")
+    job = prov.submit(draft)
+    body = fake.jobs[job]["body"]
+    assert body["response_format"]["resolution"] == "360p" and body["response_format"]["delivery"] == "uri"
+    assert body["generation_config"]["video_config"]["task"] == "image_to_video"
+    (turn,) = body["input"]  # the SDK sends content as one user_input step
+    assert turn["type"] == "user_input"
+    text, picture = turn["content"]
+    assert text == {"type": "text", "text": req.prompt} and picture["mime_type"] == "image/png"
+    assert hashlib.sha256(base64.b64decode(picture["data"])).hexdigest() == hashlib.sha256(image.read_bytes()).hexdigest()
+    while prov.poll(draft, job).state != "succeeded":
+        pass
+    before = fake.downloads
+    prov.download(draft, job, str(tmp_path / "b.mp4"))
+    assert fake.downloads == before + 1 and (tmp_path / "b.mp4").read_bytes() == fake.video

@@ -33,6 +33,7 @@ _FACTORIES: dict[str, Callable[[], Provider]] = {
     "kling": _lazy("kling", "KlingProvider"),
     "replicate": _lazy("replicate", "ReplicateProvider"),
     "fal": _lazy("fal", "FalProvider"),
+    "gemini": _lazy("gemini_omni", "GeminiOmniProvider"),
 }
 _INSTANCES: dict[str, Provider] = {}
 _LOCK = threading.Lock()

@@ -1,0 +1,146 @@
+"""Gemini Omni (Veo's successor on the Gemini API) through the Interactions protocol, with the
+official google-genai SDK (`client.interactions`).
+
+    POST /v1/interactions            {model, input, background: true, response_format: {type: video, ...},
+                                      generation_config: {seed, video_config: {task}}}
+    GET  /v1/interactions/{id}       status: queued | in_progress | completed | failed | cancelled | ...
+                                      completed -> output_video {data (base64) | uri, mime_type}
+
+Credentials: GEMINI_API_KEY (or the Prefect Secret block reelflow-gemini-api-key), sent as
+x-goog-api-key. GEMINI_BASE_URL points the SDK elsewhere (gateways, tests). The SDK's own retries
+are switched off: faults are classified here and retried by Prefect, like every adapter.
+
+Details the reference leaves uncertain are configuration (README "Gemini Omni"):
+REELFLOW_GEMINI_DELIVERY (inline | uri, default inline), REELFLOW_GEMINI_DURATION (a format for
+the duration string, default "{seconds}s"); a catalog route may set `resolution: 360p` (the
+draft tier of the same model).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from pathlib import Path
+
+from ..errors import TransientProviderError
+from .base import GenerationRequest, JobState
+from .common import AuthError, classify, credential, download_url, looks_rejected, poll_interval, retry_after_seconds
+
+ENV = "GEMINI_API_KEY"
+RESOLUTIONS = {360: "360p", 720: "720p", 1080: "1080p", 2160: "4k"}
+RUNNING = {"queued": "queued", "in_progress": "running", "requires_continuation": "running"}
+FAILED = ("failed", "cancelled", "incomplete", "budget_exceeded", "requires_action")
+
+
+class GeminiOmniProvider:
+    name = "gemini"
+    version = "1"
+
+    def _client(self):
+        from google import genai
+        from google.genai import types
+
+        key = credential(ENV)
+        if not key:
+            raise AuthError(f"gemini: no credentials; set {ENV}")
+        opts = {"retry_options": types.HttpRetryOptions(attempts=1)}
+        if os.environ.get("GEMINI_BASE_URL"):
+            opts["base_url"] = os.environ["GEMINI_BASE_URL"]
+        return genai.Client(api_key=key, http_options=types.HttpOptions(**opts))
+
+    def _guard(self, fn, *args, **kw):
+        try:
+            return fn(*args, **kw)
+        except Exception as exc:  # noqa: BLE001 - the SDK's errors, pydantic and httpx, by kind
+            status = getattr(exc, "status_code", None)
+            if isinstance(status, int) and 200 <= status < 300:  # a 200 whose body did not parse
+                raise TransientProviderError(f"gemini: malformed response ({type(exc).__name__})") from None
+            if isinstance(status, int):
+                headers = getattr(exc, "headers", None) or {}
+                raise classify(self.name, status, _message(exc), env=ENV,
+                               retry_after=retry_after_seconds(headers)) from None
+            kinds = {c.__name__ for c in type(exc).__mro__}
+            module = type(exc).__module__
+            # network faults: the SDK's APIConnectionError/APITimeoutError, or its vendored httpx's
+            if kinds & {"APIConnectionError", "NoResponseError", "ConnectionError", "TimeoutError"} \
+                    or "httpx" in module or "httpcore" in module:
+                raise TransientProviderError(f"gemini: {type(exc).__name__}") from None
+            if kinds & {"APIResponseValidationError", "ResponseValidationError", "ValueError"} or "pydantic" in module:
+                raise TransientProviderError(f"gemini: malformed response ({type(exc).__name__})") from None
+            raise
+
+    def body(self, request: GenerationRequest) -> dict:
+        """The interaction a request becomes (also what tests assert on)."""
+        short = min(request.width, request.height)
+        resolution = request.route_params.get("resolution") or RESOLUTIONS.get(short, "720p")
+        duration = os.environ.get("REELFLOW_GEMINI_DURATION", "{seconds}s").format(seconds=request.seconds)
+        delivery = os.environ.get("REELFLOW_GEMINI_DELIVERY", "inline")
+        content: list[dict] = [{"type": "text", "text": _prompt(request)}]
+        if request.image_path:
+            mime = "image/png" if request.image_path.lower().endswith(".png") else "image/jpeg"
+            content.append({"type": "image", "mime_type": mime,
+                            "data": base64.b64encode(Path(request.image_path).read_bytes()).decode()})
+        return {
+            "model": request.route_model,
+            "input": content if len(content) > 1 else content[0]["text"],
+            "background": True,
+            "response_format": {"type": "video", "aspect_ratio": request.aspect if request.aspect in ("16:9", "9:16")
+                                else "16:9", "duration": duration, "resolution": resolution, "delivery": delivery},
+            "generation_config": {"seed": request.seed,
+                                  "video_config": {"task": "image_to_video" if request.image_path else "text_to_video"}},
+        }
+
+    def submit(self, request: GenerationRequest) -> str:
+        client = self._client()  # keep a reference while the call runs
+        interaction = self._guard(client.interactions.create, **self.body(request))
+        if not getattr(interaction, "id", None):
+            raise TransientProviderError("gemini: interaction without an id")
+        return interaction.id
+
+    def _get(self, job_id: str):
+        client = self._client()
+        return self._guard(client.interactions.get, job_id)
+
+    def poll(self, request: GenerationRequest, job_id: str) -> JobState:
+        it = self._get(job_id)
+        status = str(it.status or "")
+        if status == "completed":
+            return JobState(state="succeeded", progress=1.0)
+        if status in FAILED:
+            error = "; ".join(f"{getattr(e, 'code', '')} {getattr(e, 'message', '')}".strip()
+                              for e in (it.errors or [])) or status
+            return JobState(state="failed", error=error, rejected=looks_rejected(error))
+        return JobState(state=RUNNING.get(status, "running"))
+
+    def download(self, request: GenerationRequest, job_id: str, dest: str) -> dict:
+        video = getattr(self._get(job_id), "output_video", None)
+        if video is not None and video.data:
+            data = video.data if isinstance(video.data, (bytes, bytearray)) else base64.b64decode(video.data)
+            Path(dest).write_bytes(data)
+        elif video is not None and video.uri and video.uri.startswith("http"):
+            download_url(self.name, video.uri, dest, headers={"x-goog-api-key": credential(ENV) or ""})
+        else:
+            raise TransientProviderError("gemini: completed interaction without a video")
+        return {"notes": [f"rendered by {request.model} on the Gemini API (Interactions, {request.route_model})"]}
+
+    def poll_interval(self) -> float:
+        return poll_interval()
+
+
+def _prompt(request: GenerationRequest) -> str:
+    """Omni takes no negative prompt field (none is documented): say it in words."""
+    if request.negative_prompt:
+        return f"{request.prompt}\n\nAvoid: {request.negative_prompt}"
+    return request.prompt
+
+
+def _message(exc: Exception) -> str:
+    """The error body's message (the SDK's compat errors carry the body parsed, others as text)."""
+    import json
+
+    from .common import error_message
+
+    body = getattr(exc, "body", "") or ""
+    if not isinstance(body, (str, bytes)):
+        body = json.dumps(body, default=str)
+    return error_message(body) or str(exc)
