@@ -72,6 +72,12 @@ class Evidence(Frozen):
     def age_days(self, today: dt.date) -> int:
         return (today - self.as_of).days
 
+    @property
+    def prior(self) -> float | None:
+        """The Elo scaled to a 0-10 prior (1000 -> 0, 1500 -> 10): what the arena alone says,
+        before the per-kind adjustments the catalog states in `score_basis`."""
+        return None if self.elo is None else round(min(10.0, max(0.0, (self.elo - 1000) / 50)), 1)
+
 
 class DurationRange(Frozen):
     min: Annotated[int, Field(ge=1)]
@@ -146,7 +152,8 @@ class ModelSpec(Frozen):
         if not self.evidence:
             return "scores hand-set, no public evidence recorded"
         best = max(self.evidence, key=lambda e: e.as_of)
-        what = f"{best.pool} " + (f"Elo {best.elo:g}" if best.elo is not None else f"#{best.rank}" if best.rank else "listed")
+        what = f"{best.pool} " + (f"Elo {best.elo:g} (prior {best.prior:g}/10)" if best.elo is not None
+                                  else f"#{best.rank}" if best.rank else "listed")
         stale = " (stale: older than 90 days)" if self.stale_evidence(today) else ""
         return f"evidence: {what} as of {best.as_of}{stale}"
 

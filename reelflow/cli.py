@@ -175,7 +175,7 @@ def models(as_json: bool = typer.Option(False, "--json"),
         print(json.dumps({k: m.model_dump(mode="json") for k, m in cat.models.items()}, indent=2))
         return
     t = Table(title=f"reelflow model catalog (as of {today})")
-    for col in ("id", "family", "tier", "status", "durations", "res", "fps", "audio", "$/s", "routes"):
+    for col in ("id", "family", "tier", "status", "durations", "res", "fps", "audio", "$/s", "routes", "checked"):
         t.add_column(col, overflow="fold")
     for m in cat.models.values():
         lc = m.lifecycle
@@ -187,7 +187,7 @@ def models(as_json: bool = typer.Option(False, "--json"),
         routes = ", ".join(r + ("(retired)" if mr.retired_on(today) else "") for r, mr in m.routes.items())
         t.add_row(m.id, m.family, m.tier, status, m.describe_durations(),
                   "/".join(f"{r}" for r in m.resolutions), "/".join(map(str, m.fps)),
-                  "yes" if m.native_audio else "no", prices, routes, style=style)
+                  "yes" if m.native_audio else "no", prices, routes, str(m.checked or "-"), style=style)
     out.print(t)
 
 
