@@ -19,18 +19,14 @@ from .errors import EXIT_BUDGET, EXIT_INTERRUPTED, EXIT_INVALID, InputError, Ree
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Shot list in git -> routed, prototyped, rendered, finished AI video edit.")
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+from .cli_render import _ask_for_approval, _hint, _prefect_env, _run_flow  # noqa: E402
+from .terminal import err, out, say as _say  # noqa: E402
 
 
 @app.callback()
 def _options(debug: bool = typer.Option(False, "--debug", help="Show tracebacks and Prefect's own log lines.")):
     if debug:
         os.environ["REELFLOW_DEBUG"] = "1"
-
-
-def _say(line: str) -> None:
-    err.print(line, markup=False, highlight=False)
 
 
 def _fail(exc: BaseException, hint: str | None = None) -> typer.Exit:
@@ -219,78 +215,6 @@ def schema():
     from .shotlist import json_schema
 
     print(json.dumps(json_schema(), indent=2))
-
-
-def _prefect_env() -> None:
-    """Before Prefect is imported (its settings are read once). A loaded 2-core machine can take
-    well over Prefect's default 20 s to start the temporary API server; PREFECT_API_URL reuses a
-    running server instead."""
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "240")
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    if os.environ.get("REELFLOW_DEBUG") != "1":
-        # the terminal shows reelflow's one-line errors and warnings, not Prefect's tracebacks
-        # (the run's logs still reach the Prefect API); REELFLOW_DEBUG=1 shows everything
-        os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
-
-
-def _run_flow(path: Path, out_dir: Optional[Path], approval: str, approve: list[str], store: Optional[str],
-              catalog: Optional[str], today: dt.date) -> dict:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from .config import on_progress
-
-    _prefect_env()
-    from reelflow.flows.render import render_shotlist
-
-    bars: dict[str, int] = {}
-    with Progress(TextColumn("{task.description:<20}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=err, transient=False) as progress:
-        def listener(stage: str, item: str, done: int, total: int) -> None:
-            if stage not in bars:
-                bars[stage] = progress.add_task(stage, total=total)
-            progress.update(bars[stage], completed=done, total=total)
-
-        remove = on_progress(listener)
-        try:
-            return render_shotlist(str(path), out_dir=str(out_dir) if out_dir else None, approval=approval,
-                                   approve=approve or None, store_dir=store, catalog=catalog, today=today)
-        finally:
-            remove()
-
-
-def _hint(exc: BaseException) -> str | None:
-    if "ephemeral Prefect API server" in str(exc):
-        home = os.environ.get("PREFECT_HOME", "~/.prefect")
-        return (f"Prefect's temporary API server did not start within "
-                f"{os.environ.get('PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS')} s. If {home}/prefect.db was made "
-                f"by a newer Prefect, set PREFECT_HOME to a fresh folder (or upgrade prefect); or point "
-                f"PREFECT_API_URL at a running server")
-    if isinstance(exc, OSError) and exc.errno == 28:
-        return "free some space (or point --out / --store elsewhere) and run again; finished clips are kept"
-    if exit_code_for(exc) == 4 and os.environ.get("REELFLOW_DEBUG") != "1":
-        return "run again with --debug for the traceback, and report it if it persists"
-    return None
-
-
-def _ask_for_approval(manifest: dict, path: Path, out_dir: Path, store, catalog, today) -> dict:
-    proto = out_dir / manifest["prototype"]["path"]
-    _say(f"prototype edit: {proto}")
-    if not sys.stdin.isatty():
-        _say("no terminal to review in: stopped after the prototype; re-run with --approve-all or --approve SHOT_ID")
-        return manifest
-    ids = {s["id"] for s in manifest["shots"]}
-    while True:  # a wrong entry asks again; it never approves nothing silently
-        ans = typer.prompt("Approve shots for final render? (all / comma-separated ids / none)", default="none").strip()
-        if ans.lower() in ("all", "a", "y", "yes"):
-            return _run_flow(path, out_dir, "all", [], store, catalog, today)
-        if ans.lower() in ("", "none", "n", "no"):
-            return manifest
-        chosen = [s.strip() for s in ans.split(",") if s.strip()]
-        unknown = [c for c in chosen if c not in ids]
-        if not unknown:
-            return _run_flow(path, out_dir, "listed", chosen, store, catalog, today)
-        _say(f"no such shot: {', '.join(unknown)} (shots: {', '.join(sorted(ids))})")
 
 
 @app.command()
