@@ -417,3 +417,49 @@ def test_gemini_omni_speaks_the_interactions_protocol(cloud, tmp_path, monkeypat
     before = fake.downloads
     prov.download(draft, job, str(tmp_path / "b.mp4"))
     assert fake.downloads == before + 1 and (tmp_path / "b.mp4").read_bytes() == fake.video
+
+
+def test_gemini_omni_last_frame_references_and_extension(cloud, tmp_path):
+    """The continuity inputs reach the fake through the SDK: first + last frame as image content
+    (task image_to_video), references (reference_to_video), and extension of an earlier
+    interaction (task extend, previous_interaction_id); every image arrives byte for byte."""
+    import base64
+    import hashlib
+
+    from PIL import Image
+
+    fake, req = cloud("gemini")
+    prov = providers.get("gemini")
+    frames = []
+    for i, colour in enumerate(("red", "blue", "green")):
+        frames.append(tmp_path / f"f{i}.png")
+        Image.new("RGB", (48, 27), colour).save(frames[-1])
+    sha = [hashlib.sha256(f.read_bytes()).hexdigest() for f in frames]
+
+    def sent(request):
+        body = fake.jobs[prov.submit(request)]["body"]
+        (turn,) = body["input"]
+        images = [hashlib.sha256(base64.b64decode(c["data"])).hexdigest() for c in turn["content"] if c["type"] == "image"]
+        return body, images
+
+    body, images = sent(req.model_copy(update={"image_path": str(frames[0]), "image_sha256": sha[0],
+                                               "last_frame_path": str(frames[1]), "last_frame_sha256": sha[1]}))
+    assert body["generation_config"]["video_config"]["task"] == "image_to_video" and images == sha[:2]
+    body, images = sent(req.model_copy(update={"reference_paths": tuple(map(str, frames)),
+                                               "reference_sha256s": tuple(sha)}))
+    assert body["generation_config"]["video_config"]["task"] == "reference_to_video" and images == sha
+    first = prov.submit(req)
+    body = fake.jobs[prov.submit(req.model_copy(update={"extend_from": first}))]["body"]
+    assert body["generation_config"]["video_config"]["task"] == "extend" and body["previous_interaction_id"] == first
+
+
+def test_new_request_fields_keep_old_store_keys():
+    """Continuity fields joined the request after stores were written: left empty they are not
+    part of the key, so every clip stored before keeps its key (and its cache hit)."""
+    req = GenerationRequest(shot_id="a", prompt="p", kind="environment", camera="static", model="veo-3.1",
+                            tier="final", seed=1, seconds=4, width=1280, height=720, fps=24, aspect="16:9", audio=True)
+    before = {"shot_id", "prompt", "negative_prompt", "kind", "camera", "model", "route_model", "route_params", "tier",
+              "seed", "seconds", "width", "height", "fps", "aspect", "audio", "audio_cue", "dialogue", "image_sha256",
+              "video_sha256"}
+    assert set(req.key_fields()) == before
+    assert "reference_sha256s" in req.model_copy(update={"reference_sha256s": ("x",)}).key_fields()

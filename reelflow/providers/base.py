@@ -46,10 +46,19 @@ class GenerationRequest(BaseModel):
     image_path: str | None = None
     video_sha256: str | None = None  # video-to-video jobs (cloud upscale): the source's hash
     video_path: str | None = None
+    # continuity (first+last frame, identity references, extending an earlier job)
+    last_frame_sha256: str | None = None
+    last_frame_path: str | None = None
+    reference_sha256s: tuple[str, ...] = ()
+    reference_paths: tuple[str, ...] = ()
+    extend_from: str | None = None  # the provider's id of the job whose clip this one continues
 
     def key_fields(self) -> dict:
-        data = self.model_dump(mode="json", exclude={"image_path", "video_path"})
-        return data
+        """What identifies the clip: content hashes, never paths. Fields added after stores
+        were written are left out while empty, so those stores keep their keys."""
+        exclude = {"image_path", "video_path", "last_frame_path", "reference_paths"}
+        exclude |= {f for f in ("last_frame_sha256", "reference_sha256s", "extend_from") if not getattr(self, f)}
+        return self.model_dump(mode="json", exclude=exclude)
 
 
 class JobState(BaseModel):

@@ -76,19 +76,19 @@ class GeminiOmniProvider:
         duration = os.environ.get("REELFLOW_GEMINI_DURATION", "{seconds}s").format(seconds=request.seconds)
         delivery = os.environ.get("REELFLOW_GEMINI_DELIVERY", "inline")
         content: list[dict] = [{"type": "text", "text": _prompt(request)}]
-        if request.image_path:
-            mime = "image/png" if request.image_path.lower().endswith(".png") else "image/jpeg"
-            content.append({"type": "image", "mime_type": mime,
-                            "data": base64.b64encode(Path(request.image_path).read_bytes()).decode()})
-        return {
+        content += [_image(p) for p in (request.image_path, request.last_frame_path) if p]
+        content += [_image(p) for p in request.reference_paths]
+        body = {
             "model": request.route_model,
             "input": content if len(content) > 1 else content[0]["text"],
             "background": True,
             "response_format": {"type": "video", "aspect_ratio": request.aspect if request.aspect in ("16:9", "9:16")
                                 else "16:9", "duration": duration, "resolution": resolution, "delivery": delivery},
-            "generation_config": {"seed": request.seed,
-                                  "video_config": {"task": "image_to_video" if request.image_path else "text_to_video"}},
+            "generation_config": {"seed": request.seed, "video_config": {"task": _task(request)}},
         }
+        if request.extend_from:  # continue the clip of an earlier interaction
+            body["previous_interaction_id"] = request.extend_from
+        return body
 
     def submit(self, request: GenerationRequest) -> str:
         client = self._client()  # keep a reference while the call runs
@@ -125,6 +125,23 @@ class GeminiOmniProvider:
 
     def poll_interval(self) -> float:
         return poll_interval()
+
+
+def _task(request: GenerationRequest) -> str:
+    """The Interactions video task: extend an earlier clip, follow references, start from a
+    first (and optional last) frame, or text alone."""
+    if request.extend_from:
+        return "extend"
+    if request.reference_paths:
+        return "reference_to_video"
+    return "image_to_video" if request.image_path or request.last_frame_path else "text_to_video"
+
+
+def _image(path: str) -> dict:
+    """An image content block, in the order first frame, last frame, references (the order the
+    reference documents no field name for; see README)."""
+    mime = "image/png" if path.lower().endswith(".png") else "image/jpeg"
+    return {"type": "image", "mime_type": mime, "data": base64.b64encode(Path(path).read_bytes()).decode()}
 
 
 def _prompt(request: GenerationRequest) -> str:
