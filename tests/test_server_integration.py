@@ -230,6 +230,9 @@ def test_readme_path_review_durable_rerun_nightly(readme, tmp_path):
     TIMINGS["nightly (baseline)"] = round(time.time() - t0, 1)
     assert _nightly_rows(api, base) == {"shotlists/night-market-social.yaml": (False, 0),
                                         "shotlists/teaser.yaml": (True, 2)}
+    lifecycle = latest_artifact(api, base, "lifecycle-check")  # #12: published on every nightly run
+    lifecycle = json.loads(lifecycle) if isinstance(lifecycle, str) else lifecycle
+    assert lifecycle and all("shot list" in row and "what to do" in row for row in lifecycle)
     work = readme["work"]
     path = work / "shotlists" / "night-market-social.yaml"
     path.write_text(path.read_text().replace("Product shot of a steaming noodle bowl", "Macro of a noodle bowl"))
