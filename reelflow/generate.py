@@ -10,8 +10,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import socket
 import threading
 import time
 from pathlib import Path
@@ -91,6 +93,37 @@ def provider_slot(route: str, limit: int) -> threading.BoundedSemaphore:
         return _SEMAPHORES[key]
 
 
+@contextlib.contextmanager
+def submission_lock(store: Store, key: str, wait: float = 1800.0, hold: float = 3600.0):
+    """One worker at a time per clip, across processes and machines sharing the store: the check
+    of the ledger, the submission and its ledger entry happen under Prefect's file-system lock
+    for the clip's key, so two workers racing on one clip submit it once (the second resumes the
+    first's job, or finds its clip). A lock left by a killed worker expires after ``hold``."""
+    from prefect.locking.filesystem import FileSystemLockManager
+
+    locks = FileSystemLockManager(store.root / "locks")
+    holder = f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            if locks.acquire_lock(key, holder, acquire_timeout=max(0.1, deadline - time.monotonic()),
+                                  hold_timeout=hold):
+                break
+        except ValueError:  # read the lock file between its creation and its first write
+            pass
+        if time.monotonic() > deadline:
+            raise JobPendingError(f"clip {key[:12]} is being submitted by another worker for over {wait:.0f}s; "
+                                  f"a re-run resumes whatever it started") from None
+        time.sleep(0.05)
+    try:
+        yield
+    finally:
+        try:
+            locks.release_lock(key, holder)
+        except (ValueError, OSError):  # expired and taken over, or already gone
+            pass
+
+
 def verify_clip(path: Path, request: GenerationRequest) -> dict:
     """Readable, has a video stream, and long enough for the request (within a frame or so)."""
     info = probe(path)
@@ -117,7 +150,11 @@ def generate_clip(request: GenerationRequest, provider: Provider, store: Store, 
         if restored is not None:
             return as_requested(restored, request)
 
-    with provider_slot(provider.name, concurrency):
+    with provider_slot(provider.name, concurrency), submission_lock(store, key):
+        # another worker may have finished this clip while this one waited for the lock
+        meta = store.clip_meta(key)
+        if meta is not None:
+            return as_requested(ClipResult(**meta["result"]), request)
         submissions = 0
         job = store.job(key) or store.job(legacy)
         if job is not None and job.get("state") == "failed" and job.get("rejected"):

@@ -32,6 +32,7 @@ class Fake(abc.ABC):
         self.key = key
         self.polls_until_done = polls_until_done
         self.latency = latency  # > 0: a job finishes this many seconds after its submission
+        self.submit_delay = 0.0  # > 0: a submission is answered this many seconds late (uploads)
         self.in_flight = self.peak_in_flight = 0
         self.submit_times: list[float] = []
         self.poll_times: list[float] = []
@@ -130,6 +131,8 @@ class Fake(abc.ABC):
                     fake.auth_failures += 1
                     return self.send_json(401, fake.error_body(401, "invalid credentials"))
                 op = fake.op_of(method, u.path)
+                if op == "submit" and fake.submit_delay:
+                    time.sleep(fake.submit_delay)
                 action = fake.take(op)
                 if action == "drop":
                     self.close_connection = True
