@@ -89,7 +89,9 @@ def _fallback(run: RenderRun, shot_id: str, tier: str, error: BaseException) -> 
     shot = next(s for s in run.loaded.spec.shots if s.id == shot_id)
     first = sp.draft_model if tier == "draft" else sp.model
     failed, reason = first, f"{type(error).__name__}: {error}"
-    for model_id in sp.fallbacks:
+    # models a configured route can render come first (in rank order); the animatic comes last
+    live = lambda m: providers.resolve_route(m, run.cat, run.today).route != "animatic"  # noqa: E731
+    for model_id in sorted(sp.fallbacks, key=lambda m: not live(m)):
         fin, draft = spec_pair(run.cat.models[model_id], run.cat, shot, run.loaded.spec, run.today)
         spec = draft if tier == "draft" else fin
         logger.warning("%s %s: %s failed (%s); falling back to %s", tier, shot_id, failed, reason, model_id)
