@@ -91,9 +91,13 @@ def _fallback(run: RenderRun, shot_id: str, tier: str, error: BaseException) -> 
     failed, reason = first, f"{type(error).__name__}: {error}"
     # models a configured route can render come first (in rank order); the animatic comes last
     live = lambda m: providers.resolve_route(m, run.cat, run.today).route != "animatic"  # noqa: E731
+    tried = {first}
     for model_id in sorted(sp.fallbacks, key=lambda m: not live(m)):
         fin, draft = spec_pair(run.cat.models[model_id], run.cat, shot, run.loaded.spec, run.today)
         spec = draft if tier == "draft" else fin
+        if spec.model in tried:  # two finals may share one draft model: it failed already
+            continue
+        tried.add(spec.model)
         logger.warning("%s %s: %s failed (%s); falling back to %s", tier, shot_id, failed, reason, model_id)
         note = f"fallback from {failed} to {model_id}: {reason}"
         try:
