@@ -118,3 +118,10 @@ def test_validate_and_models_check_warn_about_pinned_models(tmp_path):
     assert r.returncode == 0 and "cut.yaml: shot 'a': pinned sora-2-pro" in r.stdout, r.stdout + r.stderr
     r = run("models", "--check", str(tmp_path / "shotlists"), "--date", "2026-06-01", "--days", "30", cwd=tmp_path)
     assert "cut.yaml" not in r.stdout and "0 shot list(s) affected" in r.stderr
+
+
+def test_every_scored_final_says_where_its_scores_come_from():
+    unexplained = [m.id for m in CAT.models.values() if m.tier == "final" and m.scores and not m.score_basis]
+    assert unexplained == []
+    with_elo = [m for m in CAT.models.values() if any(e.elo for e in m.evidence)]
+    assert with_elo and all(0 <= e.prior <= 10 for m in with_elo for e in m.evidence if e.elo)
