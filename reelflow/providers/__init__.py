@@ -1,7 +1,9 @@
 """Provider registry and route resolution.
 
-Adding a model is a catalog entry; adding a *route* (a new API) is one module here that
-implements :class:`reelflow.providers.base.Provider` and registers itself by route name.
+Adding a model is a catalog entry; adding a *route* (a new API) is one module that implements
+:class:`reelflow.providers.base.Provider` and registers itself under the `reelflow.providers`
+entry-point group (reelflow's own routes are declared the same way in pyproject.toml), or at
+run time with :func:`register`. Adapters and their SDKs are imported only when a route is used.
 """
 
 from __future__ import annotations
@@ -14,27 +16,45 @@ from dataclasses import dataclass
 from typing import Callable, Iterator
 
 from ..catalog import Catalog
-from .animatic import AnimaticProvider
 from .base import Provider
 
-def _lazy(module: str, cls: str) -> Callable[[], Provider]:
-    """Import an adapter (and its SDK) only when a route actually uses it."""
+GROUP = "reelflow.providers"
+
+
+def _lazy(target: str) -> Callable[[], Provider]:
+    """'module:Class' -> a factory importing it on first use."""
     def make() -> Provider:
         import importlib
 
-        return getattr(importlib.import_module(f"{__name__}.{module}"), cls)()
+        module, _, cls = target.partition(":")
+        return getattr(importlib.import_module(module), cls)()
     return make
 
 
-_FACTORIES: dict[str, Callable[[], Provider]] = {
-    "animatic": AnimaticProvider,
-    "vertex": _lazy("vertex", "VertexVeoProvider"),
-    "openai": _lazy("openai_sora", "SoraProvider"),
-    "kling": _lazy("kling", "KlingProvider"),
-    "replicate": _lazy("replicate", "ReplicateProvider"),
-    "fal": _lazy("fal", "FalProvider"),
-    "gemini": _lazy("gemini_omni", "GeminiOmniProvider"),
+# reelflow's own routes, used when the distribution's metadata is not installed (a bare checkout)
+_BUILT_IN = {
+    "animatic": "reelflow.providers.animatic:AnimaticProvider",
+    "vertex": "reelflow.providers.vertex:VertexVeoProvider",
+    "openai": "reelflow.providers.openai_sora:SoraProvider",
+    "kling": "reelflow.providers.kling:KlingProvider",
+    "replicate": "reelflow.providers.replicate:ReplicateProvider",
+    "fal": "reelflow.providers.fal:FalProvider",
+    "gemini": "reelflow.providers.gemini_omni:GeminiOmniProvider",
 }
+
+
+def discover() -> dict[str, Callable[[], Provider]]:
+    """Every route registered under the entry-point group (built-ins first, plugins may add)."""
+    from importlib.metadata import entry_points
+
+    found = {route: _lazy(target) for route, target in _BUILT_IN.items()}
+    for ep in entry_points(group=GROUP):
+        if ep.value != _BUILT_IN.get(ep.name):  # a plugin's route (or its own take on a built-in one)
+            found[ep.name] = lambda ep=ep: ep.load()()
+    return found
+
+
+_FACTORIES: dict[str, Callable[[], Provider]] = discover()
 _INSTANCES: dict[str, Provider] = {}
 _LOCK = threading.Lock()
 
@@ -44,6 +64,13 @@ def register(route: str, factory: Callable[[], Provider]) -> None:
     with _LOCK:
         _FACTORIES[route] = factory
         _INSTANCES.pop(route, None)
+
+
+def refresh() -> None:
+    """Look for routes again (a plugin installed while this process runs)."""
+    with _LOCK:
+        for route, factory in discover().items():
+            _FACTORIES.setdefault(route, factory)
 
 
 def available_routes() -> set[str]:
