@@ -215,10 +215,16 @@ def bench_rerun(shotlist: Path) -> dict:
         t = time.perf_counter()
         again = render_shotlist(str(shotlist), out_dir=str(out), approval="all", store_dir=str(store))
         t_again = time.perf_counter() - t
-        assert all(s["cache_hit"] for s in again["shots"])
+        # the third run is answered by Prefect's cache throughout (the store-aware policies write
+        # a task's record once the store holds its files, i.e. during the second run)
+        t = time.perf_counter()
+        third = render_shotlist(str(shotlist), out_dir=str(out), approval="all", store_dir=str(store))
+        t_third = time.perf_counter() - t
+        assert all(s["cache_hit"] for m in (again, third) for s in m["shots"])
         return {"shotlist": str(shotlist.relative_to(ROOT)), "shots": len(first["shots"]),
                 "edit_seconds": first["output"]["duration"], "first_s": round(t_first, 2),
-                "rerun_s": round(t_again, 2), "ratio": round(t_again / t_first, 3)}
+                "rerun_s": round(t_again, 2), "ratio": round(t_again / t_first, 3),
+                "third_s": round(t_third, 2), "third_ratio": round(t_third / t_first, 3)}
 
 
 def main() -> None:
