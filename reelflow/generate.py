@@ -94,15 +94,18 @@ def provider_slot(route: str, limit: int) -> threading.BoundedSemaphore:
 
 
 @contextlib.contextmanager
-def submission_lock(store: Store, key: str, wait: float = 1800.0, hold: float = 3600.0):
+def submission_lock(store: Store, key: str, wait: float = 600.0, hold: float = 300.0):
     """One worker at a time per clip, across processes and machines sharing the store: the check
     of the ledger, the submission and its ledger entry happen under Prefect's file-system lock
     for the clip's key, so two workers racing on one clip submit it once (the second resumes the
-    first's job, or finds its clip). A lock left by a killed worker expires after ``hold``."""
+    first's job, or finds its clip). Held for a submission only (seconds); a lock left by a
+    killed process on this machine is broken at once, one from another machine expires after
+    ``hold``."""
     from prefect.locking.filesystem import FileSystemLockManager
 
     locks = FileSystemLockManager(store.root / "locks")
     holder = f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+    _break_if_dead(locks, key)
     deadline = time.monotonic() + wait
     while True:
         try:
@@ -122,6 +125,21 @@ def submission_lock(store: Store, key: str, wait: float = 1800.0, hold: float = 
             locks.release_lock(key, holder)
         except (ValueError, OSError):  # expired and taken over, or already gone
             pass
+
+
+def _break_if_dead(locks, key: str) -> None:
+    """A lock whose holder was a process of this machine that no longer exists (kill -9, power
+    loss) protects nothing: remove it so the re-run goes on at once."""
+    import json
+
+    path = locks._lock_path_for_key(key)
+    try:
+        host, pid, _ = json.loads(Path(path).read_text())["holder"].split(":")
+        os.kill(int(pid), 0) if host == socket.gethostname() else None
+    except ProcessLookupError:
+        Path(path).unlink(missing_ok=True)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        pass  # no lock, another machine's, half-written or not ours: the normal wait applies
 
 
 def verify_clip(path: Path, request: GenerationRequest) -> dict:
@@ -150,38 +168,41 @@ def generate_clip(request: GenerationRequest, provider: Provider, store: Store, 
         if restored is not None:
             return as_requested(restored, request)
 
-    with provider_slot(provider.name, concurrency), submission_lock(store, key):
-        # another worker may have finished this clip while this one waited for the lock
-        meta = store.clip_meta(key)
-        if meta is not None:
-            return as_requested(ClipResult(**meta["result"]), request)
-        submissions = 0
-        job = store.job(key) or store.job(legacy)
-        if job is not None and job.get("state") == "failed" and job.get("rejected"):
-            # the provider refused this exact request before: sending it again would be refused too
-            raise ContentRejectedError(f"{provider.name} rejected shot '{request.shot_id}' (the same request was "
-                                       f"refused before): {job.get('error')}")
-        if job is not None and job.get("state") == "failed" and job.get("error") == "output expired":
-            log.warning("%s: shot '%s' %s: the output of paid job %s expired and its bytes are held nowhere; "
-                        "generating it again costs $%.2f", provider.name, request.shot_id, request.tier,
-                        job.get("job_id"), cost_usd)
-            notes = (*notes, f"generated again: the output of job {job.get('job_id')} expired and was held nowhere")
-        if job is None or job.get("state") == "failed":
-            # requests per minute count what providers count: generation requests, not polls
-            RateLimiter.wait(provider.name, rpm_for(provider.name))
-            try:
-                job_id = provider.submit(request)
-            except TransientProviderError as exc:
-                wait = getattr(exc, "retry_after", None)
-                if wait:  # honour Retry-After before Prefect's own backoff
-                    sleep(min(float(wait), 60.0))
-                raise
-            submissions += 1
-            job = {"provider": provider.name, "job_id": job_id, "state": "submitted",
-                   "submitted_at": time.time(), "shot_id": request.shot_id, "tier": request.tier,
-                   "model": request.model}
-            store.record_job(key, job)  # before polling: a crash from here on resumes this job
-        job_id = job["job_id"]
+    with provider_slot(provider.name, concurrency):
+        # the ledger check, the submission and its ledger entry under the clip's lock: two
+        # workers racing on one clip submit it once (the second finds the job and polls it too)
+        with submission_lock(store, key):
+            # another worker may have finished this clip while this one waited for the lock
+            meta = store.clip_meta(key)
+            if meta is not None:
+                return as_requested(ClipResult(**meta["result"]), request)
+            submissions = 0
+            job = store.job(key) or store.job(legacy)
+            if job is not None and job.get("state") == "failed" and job.get("rejected"):
+                # the provider refused this exact request before: sending it again would be refused too
+                raise ContentRejectedError(f"{provider.name} rejected shot '{request.shot_id}' (the same request was "
+                                           f"refused before): {job.get('error')}")
+            if job is not None and job.get("state") == "failed" and job.get("error") == "output expired":
+                log.warning("%s: shot '%s' %s: the output of paid job %s expired and its bytes are held nowhere; "
+                            "generating it again costs $%.2f", provider.name, request.shot_id, request.tier,
+                            job.get("job_id"), cost_usd)
+                notes = (*notes, f"generated again: the output of job {job.get('job_id')} expired and was held nowhere")
+            if job is None or job.get("state") == "failed":
+                # requests per minute count what providers count: generation requests, not polls
+                RateLimiter.wait(provider.name, rpm_for(provider.name))
+                try:
+                    job_id = provider.submit(request)
+                except TransientProviderError as exc:
+                    wait = getattr(exc, "retry_after", None)
+                    if wait:  # honour Retry-After before Prefect's own backoff
+                        sleep(min(float(wait), 60.0))
+                    raise
+                submissions += 1
+                job = {"provider": provider.name, "job_id": job_id, "state": "submitted",
+                       "submitted_at": time.time(), "shot_id": request.shot_id, "tier": request.tier,
+                       "model": request.model}
+                store.record_job(key, job)  # before polling: a crash from here on resumes this job
+            job_id = job["job_id"]
 
         poll_timeout = poll_timeout or float(os.environ.get("REELFLOW_POLL_DEADLINE", 3600))
         deadline = time.monotonic() + poll_timeout

@@ -266,3 +266,26 @@ def test_concurrent_publishes_never_leave_half_a_file(tmp_path):
         t.join()
     assert not errors and seen <= digests and sha256_file(dest) in digests
     assert [p.name for p in dest.parent.iterdir()] == ["edit.mp4"]  # no temp left behind
+
+
+def test_a_lock_left_by_a_killed_process_does_not_block_the_rerun(tmp_path):
+    """kill -9 while submitting leaves the clip's lock file: its holder (this machine, a pid that
+    no longer exists) is broken at once; another machine's lock is waited for, then expires."""
+    import socket
+    import time as clock
+
+    from reelflow.errors import JobPendingError
+    from reelflow.generate import submission_lock
+
+    store = Store(tmp_path / "store")
+    (store.root / "locks").mkdir()
+    (store.root / "locks" / "dead.lock").write_text(json.dumps({"holder": f"{socket.gethostname()}:999999999:1",
+                                                                "expiration": None}))
+    t0 = clock.monotonic()
+    with submission_lock(store, "dead", wait=30):
+        assert (store.root / "locks" / "dead.lock").exists()  # now ours
+    assert clock.monotonic() - t0 < 10 and not (store.root / "locks" / "dead.lock").exists()
+    (store.root / "locks" / "far.lock").write_text(json.dumps({"holder": "another-host:1:1", "expiration": None}))
+    with pytest.raises(JobPendingError, match="another worker"):
+        with submission_lock(store, "far", wait=0.5):
+            pass
