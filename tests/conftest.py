@@ -108,3 +108,11 @@ def counting_provider():
     prov = CountingProvider()
     with providers.override("animatic", prov):
         yield prov
+
+
+def pytest_collection_modifyitems(config, items):
+    """A test that starts a Prefect server (the `prefect_harness` fixture) is `slow`: the fast
+    lane, `pytest -m "not slow and not integration"`, keeps the pure rules and the fakes."""
+    for item in items:
+        if "prefect_harness" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import json
 import os
 import subprocess
@@ -76,6 +78,7 @@ def test_models_and_schema():
     assert json.loads(s.stdout)["title"] == "reelflow shot list"
 
 
+@pytest.mark.slow  # starts Prefect's temporary server in a subprocess
 def test_render_prototype_only_from_the_command_line(tmp_path):
     path = make_repo(tmp_path, """\
 title: CLI

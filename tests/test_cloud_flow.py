@@ -175,6 +175,7 @@ def test_cli_refuses_over_budget_before_starting(fakes, tmp_path):
     assert {r["route"] for r in rows} == {"vertex", "kling", "fal"}
 
 
+@pytest.mark.slow  # starts Prefect's temporary server in a subprocess
 def test_cli_auth_failure_is_one_line_naming_the_variable(fakes, tmp_path):
     """A refused key: one line naming the provider and the variable, no traceback, exit 2,
     nothing paid; the key itself is never printed."""

@@ -8,6 +8,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from reelflow.media.ffmpeg import probe
 
 from .conftest import make_repo
@@ -21,6 +23,7 @@ shots:
 """
 
 
+@pytest.mark.slow  # a Dask cluster and Prefect's temporary server in a fresh process
 def test_render_on_a_local_dask_cluster(tmp_path):
     path = make_repo(tmp_path, CUT, music=False)
     code = f"""
