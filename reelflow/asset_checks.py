@@ -127,28 +127,12 @@ def lut_problem(path: Path) -> str | None:
 CHECKS = {"audio": audio_problem, "image": image_problem, "lut": lut_problem}
 
 
-def assets_of(loaded: LoadedShotList) -> list[tuple[tuple, str, str]]:
-    """(location, repo-relative path, kind) of every asset the shot list uses."""
-    spec = loaded.spec
-    found: list[tuple[tuple, str, str]] = []
-    if spec.audio.music:
-        found.append((("audio", "music"), spec.audio.music, "audio"))
-    if spec.output.lut:
-        found.append((("output", "lut"), spec.output.lut, "lut"))
-    for i, shot in enumerate(spec.shots):
-        if shot.image:
-            found.append((("shots", i, "image"), shot.image, "image"))
-        found += [(("shots", i, "dialogue", j, "file"), d.file, "audio") for j, d in enumerate(shot.dialogue) if d.file]
-        found += [(("shots", i, "sfx", j, "file"), fx.file, "audio") for j, fx in enumerate(shot.sfx)]
-    return found
-
-
 def decode_problems(loaded: LoadedShotList) -> list[Problem]:
     """One located problem per asset that would fail (or silently degrade) the render."""
     from .loader import locate
 
     problems, verdicts = [], {}
-    for loc, rel, kind in assets_of(loaded):
+    for loc, rel, kind in loaded.spec.assets():
         path = loaded.resolve_asset(rel)
         if (path, kind) not in verdicts:  # one stem used by many shots is decoded once
             try:

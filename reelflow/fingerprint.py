@@ -17,10 +17,7 @@ from .store import sha256_file
 
 def referenced_assets(spec: ShotList) -> list[str]:
     """Every repository-relative asset path the shot list uses, in a stable order."""
-    rels = [p for p in (spec.audio.music, spec.output.lut) if p]
-    for shot in spec.shots:
-        rels += [p for p in (shot.image, *(d.file for d in shot.dialogue), *(f.file for f in shot.sfx)) if p]
-    return sorted(set(rels))
+    return sorted({rel for _, rel, _ in spec.assets()})
 
 
 def _sha(data: Any) -> str:

@@ -317,32 +317,24 @@ def parse_shotlist(path: Path) -> tuple[ShotList, dict[str, int], Any]:
 def check_assets(spec: ShotList, root: Path, shown: Path, data: Any, lines: dict[str, int]) -> list[Problem]:
     problems: list[Problem] = []
 
-    def check(rel: str | None, loc: tuple) -> None:
-        if rel is None:
-            return
+    for loc, rel, _ in spec.assets():
         try:
             full = resolve_inside(root, rel)
             exists = full.is_file()
         except ValueError as exc:
             problems.append(problem_at(shown, data, lines, loc, str(exc)))
-            return
+            continue
         except (OSError, RuntimeError) as exc:  # over-long name, symlink loop
             problems.append(problem_at(shown, data, lines, loc, f"cannot use {rel[:80]}: {getattr(exc, 'strerror', None) or exc}"))
-            return
+            continue
         if not exists:
             problems.append(problem_at(shown, data, lines, loc, f"file not found: {rel}"))
-
-    check(spec.audio.music, ("audio", "music"))
-    check(spec.output.lut, ("output", "lut"))
     for i, shot in enumerate(spec.shots):
-        check(shot.image, ("shots", i, "image"))
         for j, line in enumerate(shot.dialogue):
-            check(line.file, ("shots", i, "dialogue", j, "file"))
             if line.at is not None and line.at >= shot.duration:
                 problems.append(problem_at(shown, data, lines, ("shots", i, "dialogue", j, "at"),
                                            f"{line.at:g}s is past the end of the {shot.duration:g}s shot"))
         for j, fx in enumerate(shot.sfx):
-            check(fx.file, ("shots", i, "sfx", j, "file"))
             if fx.at >= shot.duration:
                 problems.append(problem_at(shown, data, lines, ("shots", i, "sfx", j, "at"),
                                            f"{fx.at:g}s is past the end of the {shot.duration:g}s shot"))

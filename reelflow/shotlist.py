@@ -261,6 +261,22 @@ class ShotList(Strict):
             seen.add(shot.id)
         return self
 
+    def assets(self) -> list[tuple[tuple, str, str]]:
+        """(location, repo-relative path, kind) of every file the list uses: kind is audio
+        (music, dialogue stems, effects), image (first frames) or lut."""
+        found: list[tuple[tuple, str, str]] = []
+        if self.audio.music:
+            found.append((("audio", "music"), self.audio.music, "audio"))
+        if self.output.lut:
+            found.append((("output", "lut"), self.output.lut, "lut"))
+        for i, shot in enumerate(self.shots):
+            if shot.image:
+                found.append((("shots", i, "image"), shot.image, "image"))
+            found += [(("shots", i, "dialogue", j, "file"), d.file, "audio") for j, d in enumerate(shot.dialogue)
+                      if d.file]
+            found += [(("shots", i, "sfx", j, "file"), fx.file, "audio") for j, fx in enumerate(shot.sfx)]
+        return found
+
     def transition_after(self, index: int) -> Transition:
         """Transition from shot ``index`` into the next one."""
         shot = self.shots[index]

@@ -57,31 +57,24 @@ def temp_prefix(name: str) -> str:
     return f".{name}.rf-{_HOST}-{os.getpid()}."
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
+def write_text_atomic(path: Path, text: str) -> Path:
     """Temp file in the same folder + fsync + rename: readers see the old or the new file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=temp_prefix(path.name), suffix=".tmp")
     try:
         os.chmod(tmp, 0o644)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2, sort_keys=True, default=str)
+            fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)
-
-
-def write_text_atomic(path: Path, text: str) -> Path:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=temp_prefix(path.name), suffix=".tmp")
-    try:
-        os.chmod(tmp, 0o644)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
     return path
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True, default=str))
 
 
 def _alive(pid: int) -> bool:
@@ -180,13 +173,7 @@ class Store:
             os.fsync(fh.fileno())
         sha = sha256_file(part)
         os.replace(part, dest)
-        side = dest.with_name(dest.name + ".sha256")
-        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=temp_prefix(side.name), suffix=".tmp")
-        with os.fdopen(fd, "w") as fh:
-            fh.write(sha + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, side)
+        write_text_atomic(dest.with_name(dest.name + ".sha256"), sha + "\n")
         return sha
 
     # ---------------------------------------------------------- generated clips

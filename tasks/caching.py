@@ -18,7 +18,9 @@ from prefect.cache_policies import CachePolicy
 
 from reelflow.store import Store
 
-Artifacts = Callable[[dict[str, Any], str], Iterable[tuple[str, Optional[str]]]]
+# (inputs, content key) -> the store files the result names, each with its expected sha256
+# (None: the hash recorded when it was written); None instead of a list: never cached by Prefect
+Artifacts = Callable[[dict[str, Any], str], Optional[Iterable[tuple[str, Optional[str]]]]]
 
 
 def content_key(parts: Any) -> str:
@@ -37,8 +39,11 @@ class StoredArtifacts(CachePolicy):
                     **kwargs: Any) -> Optional[str]:
         key = content_key(inputs.get("key_parts"))
         if self.artifacts is not None:
+            named = self.artifacts(inputs, key)
+            if named is None:
+                return None
             store = Store(inputs["store_root"])
-            for ref, sha in self.artifacts(inputs, key):
+            for ref, sha in named:
                 if not store.verified(ref, sha):
                     return None  # run the task: it re-derives or re-fetches what is missing
         return f"{self.prefix}-{key}"

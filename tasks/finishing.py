@@ -83,10 +83,9 @@ def _key(parts) -> str:
     return content_key(parts)
 
 
-def _upscaled(inputs: dict, key: str) -> list:
+def _upscaled(inputs: dict, key: str) -> list | None:
     if inputs["backend"] == "cloud":
-        # the upscaled clip is keyed by its provider request; generate_clip never pays twice
-        return [("clips/(provider-keyed)", "not cached by Prefect")]
+        return None  # keyed by its provider request in the store: generate_clip never pays twice
     found = [(inputs["path"], inputs["sha256"])]
     return found + [(f"derived/{key}.mp4", None)] if inputs["backend"] == "realesrgan" else found
 
