@@ -109,7 +109,7 @@ def ours(clips, music: Path, seconds: float, xf: float, out: Path, work: Path, m
         sounds.append(ShotSound(a))
         sources.append(Source(v, vf))
     mixed_wav = work / "mix.wav"
-    mix_edit(tl, sounds, MusicBed(music="m"), music, -14, mixed_wav, work)
+    mix_edit(tl, sounds, MusicBed(music="m"), music, -14, mixed_wav)
     export_edit(tl, sources, mixed_wav, out, (1920, 1080))
     return time.perf_counter() - t
 
@@ -151,7 +151,7 @@ with tempfile.TemporaryDirectory(prefix="reelflow-mem-") as tmp:
     clips = [files[i % len(files)] for i in range({shots})]
     t = time.perf_counter()
     wav = work / "mix.wav"
-    mix_edit(tl, [ShotSound(a) for _, a in clips], MusicBed(music="m"), ROOT / "assets/music/bed.wav", -14, wav, work)
+    mix_edit(tl, [ShotSound(a) for _, a in clips], MusicBed(music="m"), ROOT / "assets/music/bed.wav", -14, wav)
     export_edit(tl, [Source(v) for v, _ in clips], wav, work / "long.mp4", (1920, 1080))
     took = time.perf_counter() - t
     info = probe(work / "long.mp4")

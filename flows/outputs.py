@@ -11,7 +11,6 @@ from reelflow.deliver.contact import contact_sheet
 from reelflow.generate import ClipResult
 from reelflow.media.previews import jpeg_bytes, proxy_clip
 from reelflow.store import Store, temp_prefix
-from reelflow.timeline import build_timeline
 from reelflow.flows.review import ReviewPage, ShotReview
 
 
@@ -46,36 +45,34 @@ def billable(model: str, cost: float, cat, today) -> float:
     return 0.0 if providers.resolve_route(model, cat, today).route == "animatic" else cost
 
 
-def review_page(run, drafts: dict, proto_path: Path, round_no: int, changed: dict[str, str],
+def review_page(run, edit, proto_path: Path, round_no: int, changed: dict[str, str],
                 problems: list[str]) -> ReviewPage:
     """The review artifact's content: prototype, contact sheet, per-shot previews and costs."""
-    loaded, plan, links = run.loaded, run.plan, run.links
-    ids = [s.id for s in loaded.spec.shots]
-    sheet = run.out / f"{loaded.stem}.prototype.contact.png"
-    contact_sheet(proto_path, build_timeline(loaded.spec), [(i, draft_by(drafts[i][0])) for i in ids], sheet)
+    links = run.links
+    sheet = run.out / f"{edit.stem}.prototype.contact.png"
+    drafts = edit.takes("draft")
+    contact_sheet(proto_path, edit.timeline, [(i, draft_by(drafts[i].clip)) for i in edit.ids], sheet)
     rows = []
-    for sp in plan.shots:
-        clip = drafts[sp.shot_id][0]
+    for s in edit.shots:
+        clip, sp = drafts[s.id].clip, s.plan
         rows.append(ShotReview(
-            shot_id=sp.shot_id, prompt=next(s.prompt for s in loaded.spec.shots if s.id == sp.shot_id),
-            draft_by=draft_by(clip), final_model=sp.model,
+            shot_id=s.id, prompt=s.shot.prompt, draft_by=draft_by(clip), final_model=sp.model,
             final_cost=billable(sp.model, sp.final.cost, run.cat, run.today), list_price=sp.final.cost,
-            changed=changed.get(sp.shot_id, "unchanged"), preview=clip_preview(links, run.store, clip)))
-    spent = sum(c.cost_usd for c, hit in drafts.values() if not hit)
-    return ReviewPage(title=loaded.spec.title, round_no=round_no, shots=rows,
+            changed=changed.get(s.id, "unchanged"), preview=clip_preview(links, run.store, clip)))
+    return ReviewPage(title=edit.title, round_no=round_no, shots=rows,
                       prototype_href=links.href(proto_path), prototype_path=str(proto_path),
-                      contact_sheet=image_href(links, sheet), spent=round(spent, 2), problems=problems)
+                      contact_sheet=image_href(links, sheet), spent=round(edit.spent_usd(), 2), problems=problems)
 
 
-def publish_outputs(run, manifest: dict, drafts: dict, finals: dict) -> dict:
+def publish_outputs(run, manifest: dict, edit) -> dict:
     """Keep every generated clip and the finished outputs (edit, prototype, companions) in the
     durable asset store (local folder or S3), content-addressed; return the keys and, per output
     file name, a browser href (None where the store has no web address)."""
     assets, stem, out = run.links.assets, run.loaded.stem, run.out
     keys: dict[str, str] = {}
-    for tier, clips in (("draft", drafts), ("final", finals)):
-        for shot_id, (clip, _) in clips.items():
-            keys[f"{tier}:{shot_id}"] = assets.put(run.store.file(clip.path)).uri
+    for s in edit.shots:
+        for tier, take in s.takes.items():
+            keys[f"{tier}:{s.id}"] = assets.put(run.store.file(take.clip.path)).uri
     names = [f"{stem}.mp4", f"{stem}.prototype.mp4",
              *((manifest.get("deliverables") or {}).get("files") or {}).values()]
     hrefs: dict[str, str | None] = {}

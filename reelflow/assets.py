@@ -79,8 +79,9 @@ class S3Assets:
     MULTIPART_THRESHOLD = 8 * 1024 * 1024
 
     def __init__(self, bucket: str, *, prefix: str = "", endpoint_url: str | None = None,
-                 region: str | None = None, access_key: str | None = None, secret_key: str | None = None,
+                 region: str | None = None, keys: tuple[str | None, str | None] = (None, None),
                  checksums: bool = True):
+        access_key, secret_key = keys  # None: boto3's own chain (profile, instance role)
         import boto3
         from botocore.config import Config
 
@@ -198,5 +199,5 @@ def asset_store_from_env(default_root: Path) -> AssetStore:
     return S3Assets(bucket, prefix=os.environ.get("REELFLOW_S3_PREFIX", "reelflow"),
                     endpoint_url=os.environ.get("REELFLOW_S3_ENDPOINT") or None,
                     region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"),
-                    access_key=credential("AWS_ACCESS_KEY_ID"), secret_key=credential("AWS_SECRET_ACCESS_KEY"),
+                    keys=(credential("AWS_ACCESS_KEY_ID"), credential("AWS_SECRET_ACCESS_KEY")),
                     checksums=os.environ.get("REELFLOW_S3_CHECKSUMS", "1") != "0")

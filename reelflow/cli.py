@@ -259,9 +259,11 @@ def render(path: Path,
     else:
         mode = "prototype-only"
     try:
-        manifest = _run_flow(path, out_dir, mode, approve, store, catalog, today)
+        params = {"shotlist": str(path), "out_dir": str(out_dir) if out_dir else None, "approval": mode,
+                  "approve": approve or None, "store_dir": store, "catalog": catalog, "today": today}
+        manifest = _run_flow(params)
         if mode == "prototype-only" and not prototype_only:
-            manifest = _ask_for_approval(manifest, path, out_dir, store, catalog, today)
+            manifest = _ask_for_approval(manifest, out_dir, params)
     except BaseException as exc:  # noqa: BLE001 - every failure: one line and its exit code
         if isinstance(exc, (typer.Exit, SystemExit)):
             raise

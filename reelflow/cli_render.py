@@ -3,11 +3,9 @@ and the hint shown with a failure (the `render` command itself is in cli.py)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -28,8 +26,9 @@ def _prefect_env() -> None:
         os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
 
 
-def _run_flow(path: Path, out_dir: Optional[Path], approval: str, approve: list[str], store: Optional[str],
-              catalog: Optional[str], today: dt.date) -> dict:
+def _run_flow(parameters: dict) -> dict:
+    """The render flow with ``parameters`` (as a deployment would pass them), progress bars on
+    the terminal."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from .config import on_progress
@@ -47,8 +46,7 @@ def _run_flow(path: Path, out_dir: Optional[Path], approval: str, approve: list[
 
         remove = on_progress(listener)
         try:
-            return render_shotlist(str(path), out_dir=str(out_dir) if out_dir else None, approval=approval,
-                                   approve=approve or None, store_dir=store, catalog=catalog, today=today)
+            return render_shotlist(**parameters)
         finally:
             remove()
 
@@ -67,7 +65,7 @@ def _hint(exc: BaseException) -> str | None:
     return None
 
 
-def _ask_for_approval(manifest: dict, path: Path, out_dir: Path, store, catalog, today) -> dict:
+def _ask_for_approval(manifest: dict, out_dir: Path, params: dict) -> dict:
     proto = out_dir / manifest["prototype"]["path"]
     _say(f"prototype edit: {proto}")
     if not sys.stdin.isatty():
@@ -77,11 +75,11 @@ def _ask_for_approval(manifest: dict, path: Path, out_dir: Path, store, catalog,
     while True:  # a wrong entry asks again; it never approves nothing silently
         ans = typer.prompt("Approve shots for final render? (all / comma-separated ids / none)", default="none").strip()
         if ans.lower() in ("all", "a", "y", "yes"):
-            return _run_flow(path, out_dir, "all", [], store, catalog, today)
+            return _run_flow({**params, "approval": "all", "approve": None})
         if ans.lower() in ("", "none", "n", "no"):
             return manifest
         chosen = [s.strip() for s in ans.split(",") if s.strip()]
         unknown = [c for c in chosen if c not in ids]
         if not unknown:
-            return _run_flow(path, out_dir, "listed", chosen, store, catalog, today)
+            return _run_flow({**params, "approval": "listed", "approve": chosen})
         _say(f"no such shot: {', '.join(unknown)} (shots: {', '.join(sorted(ids))})")

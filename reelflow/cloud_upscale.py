@@ -12,7 +12,7 @@ from pathlib import Path
 from . import providers
 from .catalog import load_catalog
 from .errors import MediaError
-from .generate import ClipResult, generate_clip
+from .generate import ClipFacts, ClipResult, generate_clip
 from .media.ffmpeg import probe
 from .providers.base import GenerationRequest
 from .store import Store
@@ -20,8 +20,9 @@ from .store import Store
 DEFAULT_MODEL = "topaz-video-upscale"
 
 
-def upscale_cloud(src: Path, src_sha: str, width: int, height: int, store: Store,
+def upscale_cloud(src: Path, src_sha: str, size: tuple[int, int], store: Store,
                   model_id: str | None = None, today: dt.date | None = None) -> ClipResult:
+    width, height = size
     catalog = load_catalog()
     model_id = model_id or os.environ.get("REELFLOW_CLOUD_UPSCALER", DEFAULT_MODEL)
     model = catalog.get(model_id)
@@ -40,5 +41,5 @@ def upscale_cloud(src: Path, src_sha: str, width: int, height: int, store: Store
         seconds=seconds, width=width, height=height, fps=int(round(info.fps or 24)),
         aspect=f"{width}:{height}", audio=info.has_audio, video_sha256=src_sha, video_path=str(src))
     cost = round(seconds * model.price(min(width, height)), 4)
-    return generate_clip(request, providers.get(res.route), store, cost_usd=cost,
-                         notes=(f"upscaled x{factor:g} by {model_id} on {res.route}",))
+    facts = ClipFacts(cost_usd=cost, notes=(f"upscaled x{factor:g} by {model_id} on {res.route}",))
+    return generate_clip(request, providers.get(res.route), store, facts=facts)

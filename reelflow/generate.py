@@ -10,14 +10,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import contextvars
+import functools
 import logging
 import os
-import socket
-import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable
+from typing import AsyncContextManager, Callable
 
 from pydantic import BaseModel, ConfigDict
 
@@ -27,7 +29,6 @@ from .errors import (
 )
 from .media.ffmpeg import probe
 from .providers.base import DialogueCue, GenerationRequest, Provider, cache_key, clip_key
-from .providers.common import RateLimiter, rpm_for
 from .routing import RenderSpec
 from .shotlist import LoadedShotList, Shot
 from .store import Store, sha256_file
@@ -60,6 +61,20 @@ class ClipResult(BaseModel):
     fallback_reason: str | None = None
 
 
+class ClipJob(BaseModel):
+    """One shot at one tier as planning resolved it: the request, the route that renders it
+    (resolved once, in planning), what it costs and the route's concurrency."""
+
+    model_config = ConfigDict(frozen=True)
+
+    request: GenerationRequest
+    route: str
+    cost_usd: float = 0.0
+    notes: tuple[str, ...] = ()
+    concurrency: int = 2  # jobs in flight (the Prefect limit's size when it is created)
+    rpm: int = 0  # submissions per minute (0: no rate limit)
+
+
 def build_request(loaded: LoadedShotList, shot: Shot, spec: RenderSpec, route_model: str | None,
                   route_params: dict | None = None) -> GenerationRequest:
     image_sha = image_path = None
@@ -78,70 +93,6 @@ def build_request(loaded: LoadedShotList, shot: Shot, spec: RenderSpec, route_mo
     )
 
 
-_SEMAPHORES: dict[tuple[str, int], threading.BoundedSemaphore] = {}
-_SEM_LOCK = threading.Lock()
-
-
-def provider_slot(route: str, limit: int) -> threading.BoundedSemaphore:
-    """In-process bound on concurrent jobs per provider and limit (threads of one process; the
-    Prefect global limit bounds every worker together). Keyed on the limit too, so a process that
-    once ran with another size (a catalog overlay, a test) is not held to it."""
-    with _SEM_LOCK:
-        key = (route, max(1, limit))
-        if key not in _SEMAPHORES:
-            _SEMAPHORES[key] = threading.BoundedSemaphore(key[1])
-        return _SEMAPHORES[key]
-
-
-@contextlib.contextmanager
-def submission_lock(store: Store, key: str, wait: float = 600.0, hold: float = 300.0):
-    """One worker at a time per clip, across processes and machines sharing the store: the check
-    of the ledger, the submission and its ledger entry happen under Prefect's file-system lock
-    for the clip's key, so two workers racing on one clip submit it once (the second resumes the
-    first's job, or finds its clip). Held for a submission only (seconds); a lock left by a
-    killed process on this machine is broken at once, one from another machine expires after
-    ``hold``."""
-    from prefect.locking.filesystem import FileSystemLockManager
-
-    locks = FileSystemLockManager(store.root / "locks")
-    holder = f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
-    _break_if_dead(locks, key)
-    deadline = time.monotonic() + wait
-    while True:
-        try:
-            if locks.acquire_lock(key, holder, acquire_timeout=max(0.1, deadline - time.monotonic()),
-                                  hold_timeout=hold):
-                break
-        except ValueError:  # read the lock file between its creation and its first write
-            pass
-        if time.monotonic() > deadline:
-            raise JobPendingError(f"clip {key[:12]} is being submitted by another worker for over {wait:.0f}s; "
-                                  f"a re-run resumes whatever it started") from None
-        time.sleep(0.05)
-    try:
-        yield
-    finally:
-        try:
-            locks.release_lock(key, holder)
-        except (ValueError, OSError):  # expired and taken over, or already gone
-            pass
-
-
-def _break_if_dead(locks, key: str) -> None:
-    """A lock whose holder was a process of this machine that no longer exists (kill -9, power
-    loss) protects nothing: remove it so the re-run goes on at once."""
-    import json
-
-    path = locks._lock_path_for_key(key)
-    try:
-        host, pid, _ = json.loads(Path(path).read_text())["holder"].split(":")
-        os.kill(int(pid), 0) if host == socket.gethostname() else None
-    except ProcessLookupError:
-        Path(path).unlink(missing_ok=True)
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        pass  # no lock, another machine's, half-written or not ours: the normal wait applies
-
-
 def verify_clip(path: Path, request: GenerationRequest) -> dict:
     """Readable, has a video stream, and long enough for the request (within a frame or so)."""
     info = probe(path)
@@ -154,10 +105,52 @@ def verify_clip(path: Path, request: GenerationRequest) -> dict:
             "has_audio": info.has_audio}
 
 
-def generate_clip(request: GenerationRequest, provider: Provider, store: Store, *,
-                  cost_usd: float = 0.0, notes: tuple[str, ...] = (), poll_timeout: float | None = None,
-                  download_attempts: int = 3, concurrency: int = 2,
-                  sleep: Callable[[float], None] = time.sleep) -> ClipResult:
+class ClipFacts(BaseModel):
+    notes: tuple[str, ...] = ()
+    cost_usd: float = 0.0
+    submissions: int = 0
+
+
+# Threads are borrowed, never held while a job waits: provider calls (a submission, a poll) on one
+# pool, downloads and their verification on another, so a wave of finished jobs downloading never
+# delays the next submissions.
+_CALLS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="reelflow-provider")
+_TRANSFERS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="reelflow-download")
+
+
+async def _on(pool: ThreadPoolExecutor, fn: Callable, *args):
+    ctx = contextvars.copy_context()  # Prefect's run context (logging, settings) goes along
+    return await asyncio.get_running_loop().run_in_executor(pool, functools.partial(ctx.run, fn, *args))
+
+
+async def generate_clip_async(request: GenerationRequest, provider: Provider, store: Store, *,
+                              facts: ClipFacts | None = None, pace: Callable[[], None] | None = None,
+                              slot: Callable[[], AsyncContextManager] | None = None) -> ClipResult:
+    """One clip, paid at most once. Waiting on the provider holds no thread: polls are awaited
+    sleeps; only the submission (under the clip's lock), each poll request and the download
+    borrow a thread while they run. ``slot()`` is held while the job occupies the provider (from
+    submission until it reports done; the download does not count), ``pace`` is called right
+    before a submission (the task passes Prefect's limit and rate limit for the provider)."""
+    facts = facts or ClipFacts()
+    found = await _on(_CALLS, stored_clip, store, request, provider)
+    if found is not None:
+        return found
+    deadline = time.monotonic() + float(os.environ.get("REELFLOW_POLL_DEADLINE", 3600))
+    async with (slot() if slot else contextlib.nullcontext()):
+        job = await _on(_CALLS, submit_once, request, provider, store, facts, pace)
+        if isinstance(job, ClipResult):
+            return job
+        await await_job(request, provider, store, job, deadline)
+    return await _on(_TRANSFERS, _fetch, request, provider, store, job, deadline)
+
+
+def generate_clip(request: GenerationRequest, provider: Provider, store: Store, **options) -> ClipResult:
+    """Synchronous form of :func:`generate_clip_async` (scripts, the cloud upscaler, tests)."""
+    return asyncio.run(generate_clip_async(request, provider, store, **options))
+
+
+def stored_clip(store: Store, request: GenerationRequest, provider: Provider) -> ClipResult | None:
+    """The clip from the store (or restored from the asset store), reported as a cache hit."""
     key = clip_key(provider, request)
     legacy = cache_key(provider.name, provider.version, request)  # stores written before clip_key
     for k in dict.fromkeys((key, legacy)):
@@ -167,71 +160,87 @@ def generate_clip(request: GenerationRequest, provider: Provider, store: Store, 
         restored = restore_from_assets(store, k, request)
         if restored is not None:
             return as_requested(restored, request)
+    return None
 
-    with provider_slot(provider.name, concurrency):
-        # the ledger check, the submission and its ledger entry under the clip's lock: two
-        # workers racing on one clip submit it once (the second finds the job and polls it too)
-        with submission_lock(store, key):
-            # another worker may have finished this clip while this one waited for the lock
-            meta = store.clip_meta(key)
-            if meta is not None:
-                return as_requested(ClipResult(**meta["result"]), request)
-            submissions = 0
-            job = store.job(key) or store.job(legacy)
-            if job is not None and job.get("state") == "failed" and job.get("rejected"):
-                # the provider refused this exact request before: sending it again would be refused too
-                raise ContentRejectedError(f"{provider.name} rejected shot '{request.shot_id}' (the same request was "
-                                           f"refused before): {job.get('error')}")
-            if job is not None and job.get("state") == "failed" and job.get("error") == "output expired":
-                log.warning("%s: shot '%s' %s: the output of paid job %s expired and its bytes are held nowhere; "
-                            "generating it again costs $%.2f", provider.name, request.shot_id, request.tier,
-                            job.get("job_id"), cost_usd)
-                notes = (*notes, f"generated again: the output of job {job.get('job_id')} expired and was held nowhere")
-            if job is None or job.get("state") == "failed":
-                # requests per minute count what providers count: generation requests, not polls
-                RateLimiter.wait(provider.name, rpm_for(provider.name))
-                try:
-                    job_id = provider.submit(request)
-                except TransientProviderError as exc:
-                    wait = getattr(exc, "retry_after", None)
-                    if wait:  # honour Retry-After before Prefect's own backoff
-                        sleep(min(float(wait), 60.0))
-                    raise
-                submissions += 1
-                job = {"provider": provider.name, "job_id": job_id, "state": "submitted",
-                       "submitted_at": time.time(), "shot_id": request.shot_id, "tier": request.tier,
-                       "model": request.model}
-                store.record_job(key, job)  # before polling: a crash from here on resumes this job
-            job_id = job["job_id"]
 
-        poll_timeout = poll_timeout or float(os.environ.get("REELFLOW_POLL_DEADLINE", 3600))
-        deadline = time.monotonic() + poll_timeout
-        backoff = Backoff(provider.poll_interval())
-        while True:
-            try:
-                state = provider.poll(request, job_id)
-            except (TransientProviderError, TimeoutError, ConnectionError) as exc:
-                # the job is paid for and still pollable: keep polling it, never resubmit
-                if time.monotonic() > deadline:
-                    raise JobPendingError(f"{provider.name} job {job_id} for shot '{request.shot_id}' could not "
-                                          f"be polled for {poll_timeout:.0f}s ({exc}); a re-run resumes it, "
-                                          f"nothing is submitted again") from None
-                sleep(backoff.next(getattr(exc, "retry_after", None)))
-                continue
-            backoff.reset()
-            if state.state == "succeeded":
-                break
-            if state.state == "failed":
-                store.record_job(key, {**job, "state": "failed", "error": state.error, "rejected": state.rejected})
-                if state.rejected:
-                    raise ContentRejectedError(f"{provider.name} rejected shot '{request.shot_id}': {state.error}")
-                raise TransientProviderError(f"{provider.name} job {job_id} failed: {state.error}")
+def submit_once(request: GenerationRequest, provider: Provider, store: Store, facts: ClipFacts,
+                pace: Callable[[], None] | None) -> dict | ClipResult:
+    """The ledger check, the submission and its ledger entry inside one SERIALIZABLE Prefect
+    transaction on the clip's key: two workers racing on one clip submit it once (the second
+    finds the first's job and polls it too, or its finished clip). Returns the job to poll."""
+    from .locks import submission
+
+    key = clip_key(provider, request)
+    legacy = cache_key(provider.name, provider.version, request)
+    with submission(store.root, key) as shared:
+        meta = store.clip_meta(key)  # another worker may have finished it while this one waited
+        if meta is not None:
+            return as_requested(ClipResult(**meta["result"]), request)
+        job = _live_first(store.job(key) or store.job(legacy), shared.recorded_job())
+        if job is not None and job.get("state") == "failed" and job.get("rejected"):
+            # the provider refused this exact request before: sending it again would be refused too
+            raise ContentRejectedError(f"{provider.name} rejected shot '{request.shot_id}' (the same request was "
+                                       f"refused before): {job.get('error')}")
+        notes = list(facts.notes)
+        if job is not None and job.get("state") == "failed" and job.get("error") == "output expired":
+            log.warning("%s: shot '%s' %s: the output of paid job %s expired and its bytes are held nowhere; "
+                        "generating it again costs $%.2f", provider.name, request.shot_id, request.tier,
+                        job.get("job_id"), facts.cost_usd)
+            notes.append(f"generated again: the output of job {job.get('job_id')} expired and was held nowhere")
+        if job is not None and job.get("state") != "failed":
+            return {**job, "facts": {**facts.model_dump(mode="json"), "notes": notes, "submissions": 0}}
+        if pace is not None:
+            pace()  # requests per minute count what providers count: generation requests, not polls
+        try:
+            job_id = provider.submit(request)
+        except TransientProviderError as exc:
+            wait = getattr(exc, "retry_after", None)
+            if wait:  # honour Retry-After before Prefect's own backoff
+                time.sleep(min(float(wait), 60.0))
+            raise
+        job = {"provider": provider.name, "job_id": job_id, "state": "submitted",
+               "submitted_at": time.time(), "shot_id": request.shot_id, "tier": request.tier,
+               "model": request.model}
+        store.record_job(key, job)  # before polling: a crash from here on resumes this job
+        shared.record_job(job)  # and for workers that share no store with this one
+        return {**job, "facts": {**facts.model_dump(mode="json"), "notes": notes, "submissions": 1}}
+
+
+def _live_first(local: dict | None, shared: dict | None) -> dict | None:
+    """This store's ledger entry, unless it failed and another worker has since submitted anew."""
+    if local is not None and local.get("state") == "failed" and shared and shared.get("job_id") != local.get("job_id"):
+        return shared
+    return local or shared
+
+
+async def await_job(request: GenerationRequest, provider: Provider, store: Store, job: dict,
+                    deadline: float) -> None:
+    """Poll a paid job until it succeeds; faults while polling never resubmit it."""
+    job_id, key = job["job_id"], clip_key(provider, request)
+    backoff = Backoff(provider.poll_interval())
+    while True:
+        try:
+            state = await _on(_CALLS, provider.poll, request, job_id)
+        except (TransientProviderError, TimeoutError, ConnectionError) as exc:
+            # the job is paid for and still pollable: keep polling it, never resubmit
             if time.monotonic() > deadline:
-                raise JobPendingError(f"{provider.name} job {job_id} for shot '{request.shot_id}' still running "
-                                      f"after {poll_timeout:.0f}s; a re-run resumes it, nothing is submitted again")
-            sleep(state.retry_after or provider.poll_interval())
-        return _fetch(request, provider, store, job, key, ClipFacts(notes=notes, cost_usd=cost_usd, submissions=submissions),
-                      download_attempts, deadline, sleep)
+                raise JobPendingError(f"{provider.name} job {job_id} for shot '{request.shot_id}' could not "
+                                      f"be polled ({exc}); a re-run resumes it, nothing is submitted again") from None
+            await asyncio.sleep(backoff.next(getattr(exc, "retry_after", None)))
+            continue
+        backoff.reset()
+        if state.state == "succeeded":
+            return
+        if state.state == "failed":
+            ledger = {k: v for k, v in job.items() if k != "facts"}
+            store.record_job(key, {**ledger, "state": "failed", "error": state.error, "rejected": state.rejected})
+            if state.rejected:
+                raise ContentRejectedError(f"{provider.name} rejected shot '{request.shot_id}': {state.error}")
+            raise TransientProviderError(f"{provider.name} job {job_id} failed: {state.error}")
+        if time.monotonic() > deadline:
+            raise JobPendingError(f"{provider.name} job {job_id} for shot '{request.shot_id}' still running "
+                                  f"past its deadline; a re-run resumes it, nothing is submitted again")
+        await asyncio.sleep(state.retry_after or provider.poll_interval())
 
 
 def as_requested(clip: ClipResult, request: GenerationRequest) -> ClipResult:
@@ -258,17 +267,12 @@ class Backoff:
         self.n = 0
 
 
-class ClipFacts(BaseModel):
-    notes: tuple[str, ...] = ()
-    cost_usd: float = 0.0
-    submissions: int = 0
-
-
-def _fetch(request: GenerationRequest, provider: Provider, store: Store, job: dict, key: str, facts: ClipFacts,
-           attempts: int, deadline: float, sleep: Callable[[float], None]) -> ClipResult:
+def _fetch(request: GenerationRequest, provider: Provider, store: Store, job: dict, deadline: float,
+           attempts: int = 3) -> ClipResult:
     """Download a finished job's output and verify it: a corrupt transfer is downloaded again,
     a transient fault is retried until the deadline, an expired output is reported as gone."""
-    job_id = job["job_id"]
+    facts = ClipFacts(**job.pop("facts"))
+    key, job_id = clip_key(provider, request), job["job_id"]
     last_error: Exception | None = None
     corrupt = 0
     backoff = Backoff(provider.poll_interval())
@@ -295,7 +299,7 @@ def _fetch(request: GenerationRequest, provider: Provider, store: Store, job: di
             if time.monotonic() > deadline:
                 raise JobPendingError(f"{provider.name} job {job_id}: output could not be fetched ({exc}); "
                                       f"a re-run downloads it, nothing is submitted again") from None
-            sleep(backoff.next(getattr(exc, "retry_after", None)))
+            time.sleep(backoff.next(getattr(exc, "retry_after", None)))
             continue
         result = ClipResult(
             key=key, path=store.clip_ref(key), sha256=sha256_file(part),

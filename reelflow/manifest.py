@@ -1,4 +1,5 @@
-"""The render manifest: provenance of every shot and of the finished edit (pure: builds a dict)."""
+"""The render manifest (pure, typed): provenance of every shot and of the finished edit, written
+from the edit object."""
 
 from __future__ import annotations
 
@@ -6,29 +7,107 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
+
 from . import __version__
+from .edit import TIERS, Edit, EditShot, Take
 from .routing import Plan
 from .shotlist import LoadedShotList
-from .timeline import Timeline
 
 
-def clip_entry(clip, cache_hit: bool, intended_cost: float) -> dict[str, Any]:
-    return {
-        "model": clip.model,
-        "provider": clip.provider,
-        "tier": clip.tier,
-        "cache_hit": cache_hit,
-        "cost_usd": 0.0 if cache_hit else clip.cost_usd,
-        "intended_cost_usd": intended_cost,
-        "clip_sha256": clip.sha256,
-        "job_id": clip.job_id,
-        "seconds": round(clip.seconds, 3),
-        "size": [clip.width, clip.height],
-        "fps": clip.fps,
-        "notes": list(clip.notes),
-        "fallback_from": clip.fallback_from,
-        "fallback_reason": clip.fallback_reason,
-    }
+class ClipEntry(BaseModel):
+    """One take of a shot as the manifest records it."""
+
+    model: str
+    provider: str
+    tier: str
+    cache_hit: bool
+    cost_usd: float
+    intended_cost_usd: float
+    clip_sha256: str
+    job_id: str
+    seconds: float
+    size: list[int]
+    fps: float
+    notes: list[str]
+    fallback_from: str | None = None
+    fallback_reason: str | None = None
+
+
+def clip_entry(take: Take, intended_cost: float) -> ClipEntry:
+    clip = take.clip
+    return ClipEntry(model=clip.model, provider=clip.provider, tier=clip.tier, cache_hit=take.cache_hit,
+                     cost_usd=take.billed_usd, intended_cost_usd=intended_cost, clip_sha256=clip.sha256,
+                     job_id=clip.job_id, seconds=round(clip.seconds, 3), size=[clip.width, clip.height],
+                     fps=clip.fps, notes=list(clip.notes), fallback_from=clip.fallback_from,
+                     fallback_reason=clip.fallback_reason)
+
+
+class ShotEntry(BaseModel):
+    id: str
+    kind: str
+    prompt: str
+    seed: int
+    requested_model: str
+    preferred_model: str
+    intended_model: str
+    draft_model: str
+    reason: str
+    fallbacks: list[str]
+    approved: bool
+    timeline: dict[str, Any]
+    estimated_cost_usd: dict[str, float]
+    draft: ClipEntry | None = None
+    final: ClipEntry | None = None
+    used_model: str | None = None
+    used_provider: str | None = None
+    used_tier: str | None = None
+    cache_hit: bool | None = None
+    clip_sha256: str | None = None
+
+
+def shot_entry(s: EditShot, fps: float) -> ShotEntry:
+    sp, place = s.plan, s.place
+    entry = ShotEntry(
+        id=s.id, kind=s.shot.kind.value, prompt=s.shot.prompt, seed=s.shot.effective_seed,
+        requested_model=sp.requested, preferred_model=sp.preferred, intended_model=sp.model,
+        draft_model=sp.draft_model, reason=sp.reason, fallbacks=sp.fallbacks, approved=False,
+        timeline={"start": round(place.start / fps, 4), "duration": round(place.frames / fps, 4),
+                  "start_frame": place.start, "frames": place.frames,
+                  "transition_out": place.join_out.type if place.join_out else None,
+                  "transition_out_frames": place.join_out.frames if place.join_out else 0},
+        estimated_cost_usd={"draft": sp.draft.cost, "final": sp.final.cost},
+        draft=clip_entry(s.takes["draft"], sp.draft.cost) if "draft" in s.takes else None,
+        final=clip_entry(s.takes["final"], sp.final.cost) if "final" in s.takes else None,
+    )
+    used = entry.final or entry.draft
+    if used:
+        entry = entry.model_copy(update={
+            "used_model": used.model if used.provider != "animatic" else "animatic", "used_provider": used.provider,
+            "used_tier": used.tier, "cache_hit": used.cache_hit, "clip_sha256": used.clip_sha256})
+    return entry
+
+
+class Manifest(BaseModel):
+    """The render manifest, written as JSON beside the edit."""
+
+    model_config = ConfigDict(extra="allow")  # the flow adds where it ran (inputs, store, published)
+
+    reelflow: str
+    status: str
+    title: str
+    shotlist: str
+    commit: str | None
+    repo_commit: str | None
+    rendered_at: str
+    output: dict[str, Any]
+    prototype: dict[str, Any] | None
+    mix: dict[str, Any] | None
+    deliverables: dict[str, Any] | None
+    cost: dict[str, Any]
+    notes: list[str]
+    warnings: list[str]
+    shots: list[ShotEntry]
 
 
 def loudness_note(lufs: float | None, true_peak: float | None, target: float, tolerance: float = 0.5,
@@ -46,11 +125,12 @@ def loudness_note(lufs: float | None, true_peak: float | None, target: float, to
     return "; ".join(problems) or None
 
 
-def fallback_warnings(drafts: dict[str, tuple], finals: dict[str, tuple]) -> list[str]:
+def fallback_warnings(edit: Edit) -> list[str]:
     """A fallback is never silent: one line per clip rendered by another model than planned."""
     out = []
-    for tier, clips in (("draft", drafts), ("final", finals)):
-        for shot_id, (clip, _) in clips.items():
+    for tier in TIERS:
+        for shot_id, take in edit.takes(tier).items():
+            clip = take.clip
             if clip.fallback_from:
                 who = ("the offline animatic (no real model rendered it)" if clip.provider == "animatic"
                        else f"{clip.model} via {clip.provider}")
@@ -61,80 +141,35 @@ def fallback_warnings(drafts: dict[str, tuple], finals: dict[str, tuple]) -> lis
     return out
 
 
-def build_manifest(*, loaded: LoadedShotList, plan: Plan, timeline: Timeline, status: str,
-                   drafts: dict[str, tuple], finals: dict[str, tuple], approved: list[str],
-                   edit: dict | None, prototype: dict | None, out_dir: Path,
-                   mix: dict | None, delivered: dict | None = None) -> dict[str, Any]:
-    shots = []
-    actual = 0.0
-    for clip_pos, sp in zip(timeline.clips, plan.shots):
-        shot = loaded.spec.shots[clip_pos.index]
-        entry: dict[str, Any] = {
-            "id": shot.id,
-            "kind": shot.kind.value,
-            "prompt": shot.prompt,
-            "seed": shot.effective_seed,
-            "requested_model": sp.requested,
-            "preferred_model": sp.preferred,
-            "intended_model": sp.model,
-            "draft_model": sp.draft_model,
-            "reason": sp.reason,
-            "fallbacks": sp.fallbacks,
-            "approved": shot.id in approved,
-            "timeline": {"start": round(timeline.seconds(clip_pos.start), 4),
-                         "duration": round(clip_pos.frames / timeline.fps, 4),
-                         "start_frame": clip_pos.start, "frames": clip_pos.frames,
-                         "transition_out": (clip_pos.join_out.type.value if clip_pos.join_out else None),
-                         "transition_out_frames": (clip_pos.join_out.frames if clip_pos.join_out else 0)},
-            "estimated_cost_usd": {"draft": sp.draft.cost, "final": sp.final.cost},
-        }
-        if shot.id in drafts:
-            clip, hit = drafts[shot.id]
-            entry["draft"] = clip_entry(clip, hit, sp.draft.cost)
-            actual += entry["draft"]["cost_usd"]
-        if shot.id in finals:
-            clip, hit = finals[shot.id]
-            entry["final"] = clip_entry(clip, hit, sp.final.cost)
-            actual += entry["final"]["cost_usd"]
-        used = entry.get("final") or entry.get("draft")
-        if used:
-            entry["used_model"] = used["model"] if used["provider"] != "animatic" else "animatic"
-            entry["used_provider"] = used["provider"]
-            entry["used_tier"] = used["tier"]
-            entry["cache_hit"] = used["cache_hit"]
-            entry["clip_sha256"] = used["clip_sha256"]
-        shots.append(entry)
+def build_manifest(loaded: LoadedShotList, plan: Plan, edit: Edit, outputs: dict[str, Any]) -> Manifest:
+    """``outputs``: "final" and "prototype" (the exported edits' facts with "published", their
+    path in the output folder, or None), "mix" (the edit's mix) and "deliverables"."""
+    final, proto = outputs.get("final"), outputs.get("prototype")
+    shots = [shot_entry(s, edit.timeline.fps).model_copy(update={"approved": s.id in edit.approved})
+             for s in edit.shots]
     try:
         rel = str(loaded.path.relative_to(loaded.repo_root))
     except ValueError:
         rel = str(loaded.path)
-    return {
-        "reelflow": __version__,
-        "status": status,
-        "title": loaded.spec.title,
-        "shotlist": rel,
-        "commit": loaded.commit,
-        "repo_commit": loaded.repo_commit,
-        "rendered_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "output": {
-            **({"path": str(Path(edit["published"]).relative_to(out_dir))} if edit else {}),
-            "target": {"resolution": loaded.spec.output.resolution, "aspect": loaded.spec.output.aspect,
-                       "fps": loaded.spec.output.fps, "loudness_lufs": loaded.spec.output.loudness_lufs},
-            **({k: edit[k] for k in ("duration", "frames", "width", "height", "fps", "has_audio",
-                                     "integrated_lufs", "true_peak_dbtp", "sha256")} if edit else {}),
-            "expected_duration": round(timeline.duration, 4),
-            **({"loudness_note": note} if edit and (note := loudness_note(
-                edit.get("integrated_lufs"), edit.get("true_peak_dbtp"), loaded.spec.output.loudness_lufs)) else {}),
-        },
-        "prototype": ({k: prototype[k] for k in ("duration", "frames", "width", "height", "fps",
-                                                 "integrated_lufs", "sha256")}
-                      | {"path": str(Path(prototype["published"]).relative_to(out_dir))}) if prototype else None,
-        "mix": mix,
-        "deliverables": delivered,
-        "cost": {"estimated_usd": {"draft": plan.draft_cost, "final": plan.final_cost,
-                                   "total": plan.total_cost},
-                 "actual_usd": round(actual, 4), "budget_usd": plan.budget_usd},
-        "notes": list(plan.notes),
-        "warnings": fallback_warnings(drafts, finals),
-        "shots": shots,
+    target = loaded.spec.output
+    output: dict[str, Any] = {
+        **({"path": Path(final["published"]).name} if final else {}),
+        "target": {"resolution": target.resolution, "aspect": target.aspect, "fps": target.fps,
+                   "loudness_lufs": target.loudness_lufs},
+        **({k: final[k] for k in ("duration", "frames", "width", "height", "fps", "has_audio",
+                                  "integrated_lufs", "true_peak_dbtp", "sha256")} if final else {}),
+        "expected_duration": round(edit.timeline.duration, 4),
     }
+    note = final and loudness_note(final.get("integrated_lufs"), final.get("true_peak_dbtp"), target.loudness_lufs)
+    if note:
+        output["loudness_note"] = note
+    return Manifest(
+        reelflow=__version__, status="final" if final else "prototype", title=loaded.spec.title, shotlist=rel,
+        commit=loaded.commit, repo_commit=loaded.repo_commit,
+        rendered_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), output=output,
+        prototype=({k: proto[k] for k in ("duration", "frames", "width", "height", "fps", "integrated_lufs", "sha256")}
+                   | {"path": Path(proto["published"]).name}) if proto else None,
+        mix=outputs.get("mix"), deliverables=outputs.get("deliverables"),
+        cost={"estimated_usd": {"draft": plan.draft_cost, "final": plan.final_cost, "total": plan.total_cost},
+              "actual_usd": edit.spent_usd(), "budget_usd": plan.budget_usd},
+        notes=list(plan.notes), warnings=fallback_warnings(edit), shots=shots)

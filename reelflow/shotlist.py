@@ -60,6 +60,8 @@ class Kind(str, Enum):
 
 
 class TransitionType(str, Enum):
+    """reelflow's own transitions; a plugin registers more (reelflow.transitions)."""
+
     crossfade = "crossfade"
     cut = "cut"
     fade_black = "fade_black"  # fade through black
@@ -82,14 +84,29 @@ def frame_size(short_side: int, aspect: str) -> tuple[int, int]:
     return even(short_side), even(short_side * ah / aw)
 
 
+def _registered_transition(name: str) -> str:
+    from .transitions import GROUP
+    from .plugins import names
+
+    if name not in names(GROUP):
+        raise ValueError(f"unknown transition {name!r}; use {', '.join(names(GROUP))}")
+    return name
+
+
+TransitionName = Annotated[str, AfterValidator(_registered_transition),
+                           Field(json_schema_extra={"examples": [t.value for t in TransitionType]})]
+
+
 class Transition(Strict):
-    type: TransitionType = TransitionType.crossfade
+    type: TransitionName = "crossfade"  # any registered transition (reelflow.transitions)
     seconds: Annotated[float, Field(ge=0, le=10)] = 0.5
 
     @property
     def overlap(self) -> float:
         """Seconds the two neighbouring shots share on screen (0 for a cut)."""
-        return 0.0 if self.type == TransitionType.cut else self.seconds
+        from .transitions import get
+
+        return self.seconds if get(self.type).overlaps else 0.0
 
 
 FPS_RATIONAL = {23.976: "24000/1001", 29.97: "30000/1001", 59.94: "60000/1001"}
@@ -135,9 +152,12 @@ class Output(Strict):
     @field_validator("deliverables")
     @classmethod
     def _deliverables(cls, v: list[str]) -> list[str]:
-        bad = [d for d in v if d not in COMPANIONS and d not in ASPECT_VERSIONS]
+        from .plugins import names
+
+        known = ["mp4", *names("reelflow.deliverables")]  # a plugin may add a deliverable
+        bad = [d for d in v if d not in known and d not in ASPECT_VERSIONS]
         if bad:
-            raise ValueError(f"unknown deliverable {bad[0]!r}; use {', '.join(COMPANIONS)} "
+            raise ValueError(f"unknown deliverable {bad[0]!r}; use {', '.join(known)} "
                              f"or an aspect version {', '.join(ASPECT_VERSIONS)}")
         return list(dict.fromkeys(["mp4", *v]))
 

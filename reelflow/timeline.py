@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .shotlist import ShotList, TransitionType, fps_value
+from .shotlist import ShotList, fps_value
+from .transitions import get as transition
 
 
 @dataclass(frozen=True)
 class Join:
     """The transition from one clip into the next."""
 
-    type: TransitionType
+    type: str  # a registered transition's name
     frames: int
 
 
@@ -70,7 +71,7 @@ def build_timeline(spec: ShotList, fps: float | None = None) -> Timeline:
     joins: list[Join] = []
     for i in range(n - 1):
         t = spec.transition_after(i)
-        joins.append(Join(t.type, int(round(t.overlap * fps))))
+        joins.append(Join(getattr(t.type, "value", t.type), int(round(t.overlap * fps))))
     for i, shot in enumerate(spec.shots):
         frames = max(1, int(round(shot.duration * fps)))
         join_in = joins[i - 1] if i > 0 else None
@@ -82,19 +83,7 @@ def build_timeline(spec: ShotList, fps: float | None = None) -> Timeline:
     return Timeline(fps, tuple(clips))
 
 
-def mix_weights(kind: TransitionType, progress: float) -> tuple[float, float, float]:
-    """(outgoing, incoming, colour) weights at ``progress`` in [0, 1] through a transition.
-
-    crossfade blends the two shots; fade_black and dip_white pass through a solid colour at the
-    midpoint, the colour weight saying how much of it shows.
-    """
-    p = min(1.0, max(0.0, progress))
-    if kind == TransitionType.crossfade:
-        return 1.0 - p, p, 0.0
-    if kind in (TransitionType.fade_black, TransitionType.dip_white):
-        if p < 0.5:
-            a = 1.0 - 2 * p
-            return a, 0.0, 1.0 - a
-        b = 2 * p - 1.0
-        return 0.0, b, 1.0 - b
-    return (1.0, 0.0, 0.0) if p < 0.5 else (0.0, 1.0, 0.0)
+def mix_weights(kind: str, progress: float) -> tuple[float, float, float]:
+    """(outgoing, incoming, colour) weights at ``progress`` in [0, 1] through a transition
+    (its registered class decides)."""
+    return transition(kind).weights(min(1.0, max(0.0, progress)))

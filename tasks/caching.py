@@ -1,10 +1,11 @@
 """Prefect cache policies that know the store.
 
 A task's result names files in the store; Prefect's cache may only answer while those files are
-there and hold the bytes they were written with. `StoredArtifacts` keys a task on its content key
-(the `key_parts` the flow computed from content hashes and recipe versions, never a path) and
-returns no key, so the task runs and repairs the store, when an artifact is missing or changed.
-The store path is not part of any key: a moved or copied store keeps its cache hits.
+there and hold the bytes they were written with. `StoredArtifacts` keys a task on the content key
+its ``parts`` function derives from the task's inputs (content hashes and the recipe's version,
+never a path) and returns no key, so the task runs and repairs the store, when an artifact is
+missing or changed. The store path is not part of any key: a moved or copied store keeps its
+cache hits. The task body names its files with the same key (``StoredArtifacts.key_of``).
 """
 
 from __future__ import annotations
@@ -29,15 +30,19 @@ def content_key(parts: Any) -> str:
 
 @dataclass
 class StoredArtifacts(CachePolicy):
-    """Cache on ``key_parts`` while every artifact (store-relative name, expected sha256 or
+    """Cache on ``parts(inputs)`` while every artifact (store-relative name, expected sha256 or
     None for the recorded one) named by ``artifacts(inputs, key)`` verifies in this run's store."""
 
     prefix: str = "task"
+    parts: Optional[Callable[[dict[str, Any]], Any]] = None
     artifacts: Optional[Artifacts] = None
+
+    def key_of(self, **inputs: Any) -> str:
+        return content_key(self.parts(inputs) if self.parts else None)
 
     def compute_key(self, task_ctx, inputs: dict[str, Any], flow_parameters: dict[str, Any],
                     **kwargs: Any) -> Optional[str]:
-        key = content_key(inputs.get("key_parts"))
+        key = self.key_of(**inputs)
         if self.artifacts is not None:
             named = self.artifacts(inputs, key)
             if named is None:

@@ -5,20 +5,21 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 from prefect import task
 from pydantic import BaseModel, ConfigDict
 
 from reelflow.errors import MediaError
-from reelflow.media.edit import Source, export_edit
+from reelflow.media.edit import Encode, Source, export_edit
 from reelflow.media.ffmpeg import measure_loudness, probe
 from reelflow.media.finishing import (
     conform_audio, conform_filter, lanczos_filter, plan_upscale, resolve_fit,
 )
-from reelflow.shotlist import fps_value
+from reelflow.generate import ClipResult
 from reelflow.media.mix import MixReport, ShotSound, mix_edit
-from reelflow.shotlist import MusicBed
-from reelflow.store import Store, temp_prefix, write_json_atomic
+from reelflow.shotlist import MusicBed, fps_value
+from reelflow.store import Store, sha256_file, temp_prefix, write_json_atomic
 from reelflow.tasks.caching import StoredArtifacts, content_key
 from reelflow.timeline import Timeline
 
@@ -79,40 +80,94 @@ class Exported(BaseModel):
     true_peak_dbtp: float
 
 
-def _key(parts) -> str:
-    return content_key(parts)
+class ConformSpec(BaseModel):
+    """How one shot is conformed into the edit: output size and rate, its frames on the
+    timeline, the aspect fit and the crop's focus."""
+
+    model_config = ConfigDict(frozen=True)
+    size: tuple[int, int]
+    fps: int | float  # as written: 24 and 24.0 key alike only if typed alike
+    frames: int
+    fit: str
+    focus: Any = None
+
+
+class MixJob(BaseModel):
+    """The edit's sound: the timeline, each shot's sounds, the music bed and the loudness target."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+    timeline: Timeline
+    sounds: list[ShotSound]
+    bed: MusicBed
+    music: str | None
+    target_lufs: float
+
+
+class ExportJob(BaseModel):
+    """The edit's picture: conformed shots on the timeline, the mix, the size and the grade."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+    timeline: Timeline
+    shots: list[Conformed]
+    mix: MixResult
+    size: tuple[int, int]
+    lut: str | None = None
+
+
+def _joins(tl: Timeline) -> list:
+    return [(c.start, c.frames, c.join_out.type if c.join_out else None) for c in tl.clips]
+
+
+def _upscale_parts(i: dict) -> list:
+    return [UPSCALE_VERSION, i["clip"].sha256, list(i["size"]), i["fit"], i["backend"]]
+
+
+def _conform_parts(i: dict) -> list:
+    m, c = i["media"], i["spec"]
+    return [CONFORM_VERSION, m.sha256, m.filter, list(c.size), c.fps, c.frames, c.fit, c.focus]
+
+
+def _mix_parts(i: dict) -> list:
+    job: MixJob = i["job"]
+    return [MIX_VERSION, [sha256_file(s.wav) for s in job.sounds], _joins(job.timeline), job.timeline.fps,
+            [(s.gain_db, s.enabled, s.speech, [(sha256_file(t.path), t.at, t.gain_db, t.speech) for t in s.stems])
+             for s in job.sounds],
+            job.bed.model_dump(mode="json"), sha256_file(job.music) if job.music else None, job.target_lufs]
+
+
+def _export_parts(i: dict) -> list:
+    job: ExportJob = i["job"]
+    return [EXPORT_VERSION, [c.sha256 for c in job.shots], job.mix.sha256, _joins(job.timeline), job.timeline.fps,
+            list(job.size), sha256_file(job.lut) if job.lut else None]
 
 
 def _upscaled(inputs: dict, key: str) -> list | None:
     if inputs["backend"] == "cloud":
         return None  # keyed by its provider request in the store: generate_clip never pays twice
-    found = [(inputs["path"], inputs["sha256"])]
+    found = [(inputs["clip"].path, inputs["clip"].sha256)]
     return found + [(f"derived/{key}.mp4", None)] if inputs["backend"] == "realesrgan" else found
 
 
-UPSCALE_CACHE = StoredArtifacts(prefix="upscale", artifacts=_upscaled)
-CONFORM_CACHE = StoredArtifacts(prefix="conform", artifacts=lambda i, k: [
+UPSCALE_CACHE = StoredArtifacts(prefix="upscale", parts=_upscale_parts, artifacts=_upscaled)
+CONFORM_CACHE = StoredArtifacts(prefix="conform", parts=_conform_parts, artifacts=lambda i, k: [
     (i["media"].path, i["media"].sha256), (f"derived/{k}.wav", None)])
-MIX_CACHE = StoredArtifacts(prefix="mix", artifacts=lambda i, k: [(f"derived/{k}.wav", None)])
-EXPORT_CACHE = StoredArtifacts(prefix="export", artifacts=lambda i, k: [(f"derived/{k}.edit.mp4", None)])
+MIX_CACHE = StoredArtifacts(prefix="mix", parts=_mix_parts, artifacts=lambda i, k: [(f"derived/{k}.wav", None)])
+EXPORT_CACHE = StoredArtifacts(prefix="export", parts=_export_parts,
+                               artifacts=lambda i, k: [(f"derived/{k}.edit.mp4", None)])
 
 
 # ---------------------------------------------------------------- upscale
 
 
-def upscale_key_parts(src_sha: str, size: tuple[int, int], fit: str, backend: str) -> list:
-    return [UPSCALE_VERSION, src_sha, list(size), fit, backend]
-
-
 @task(name="upscale", cache_policy=UPSCALE_CACHE, persist_result=True)
-def upscale(path: str, sha256: str, size: tuple[int, int], fit: str, backend: str, store_root: str,
-            key_parts: list) -> Media:
+def upscale(clip: ClipResult, size: tuple[int, int], fit: str, backend: str, store_root: str) -> Media:
     """Bring a shot up to what the output needs; skip when it is already large enough.
 
     lanczos (default) is a filter the conform applies while decoding, so it costs no extra
     encode; realesrgan writes an upscaled file (expensive, opt-in). Never upscales twice: the
     result is cached on the source's content hash."""
     store = Store(store_root)
+    path, sha256 = clip.path, clip.sha256
     info = probe(store.file(path), count_frames=False)
     src = info.display_size
     plan = plan_upscale(src, size, fit)
@@ -125,7 +180,7 @@ def upscale(path: str, sha256: str, size: tuple[int, int], fit: str, backend: st
     if backend == "realesrgan":
         from reelflow.media.superres import upscale_realesrgan
 
-        ref = store.derived_ref(_key(key_parts))
+        ref = store.derived_ref(UPSCALE_CACHE.key_of(clip=clip, size=size, fit=fit, backend=backend))
         if not store.verified(ref):
             part = store.tmp_path(".mp4")
             upscale_realesrgan(store.file(path), part, plan.width, plan.height)
@@ -135,27 +190,21 @@ def upscale(path: str, sha256: str, size: tuple[int, int], fit: str, backend: st
     if backend == "cloud":
         from reelflow.cloud_upscale import upscale_cloud
 
-        clip = upscale_cloud(store.file(path), sha256, plan.width, plan.height, store)
-        return Media(path=clip.path, sha256=clip.sha256, width=clip.width, height=clip.height,
-                     fps=clip.fps, upscaled=True, backend="cloud")
+        up = upscale_cloud(store.file(path), sha256, (plan.width, plan.height), store)
+        return Media(path=up.path, sha256=up.sha256, width=up.width, height=up.height,
+                     fps=up.fps, upscaled=True, backend="cloud")
     raise MediaError(f"unknown upscale backend '{backend}' (use lanczos, realesrgan, cloud or none)")
 
 
 # ---------------------------------------------------------------- conform
 
 
-def conform_key_parts(src_sha: str, pre: str | None, size: tuple[int, int], fps: float, frames: int,
-                      fit: str, focus) -> list:
-    return [CONFORM_VERSION, src_sha, pre, list(size), fps, frames, fit, focus]
-
-
 @task(name="conform", cache_policy=CONFORM_CACHE, persist_result=True)
-def conform_shot(shot_id: str, media: Media, size: tuple[int, int], fps: float, frames: int,
-                 fit: str, focus, store_root: str, key_parts: list) -> Conformed:
+def conform_shot(shot_id: str, media: Media, spec: ConformSpec, store_root: str) -> Conformed:
     """The shot's conform recipe (size, aspect fit, frame rate, 4:2:0) and its sound as a 48 kHz
     stereo WAV of exactly the shot's length. The picture is conformed as the edit reads it."""
     store = Store(store_root)
-    audio = store.derived_ref(_key(key_parts), ".wav")
+    audio = store.derived_ref(CONFORM_CACHE.key_of(media=media, spec=spec), ".wav")
     source = store.file(media.path)
     if not store.verified(media.path, media.sha256):
         raise MediaError(f"shot '{shot_id}': {media.path} is missing or changed in the store; run again to fetch it")
@@ -163,24 +212,23 @@ def conform_shot(shot_id: str, media: Media, size: tuple[int, int], fps: float, 
     if not info.has_video:
         raise MediaError(f"shot '{shot_id}': {source.name} has no video stream")
     src = (media.width, media.height) if media.filter else info.display_size
-    vf = conform_filter(src, size, fps, fit, focus, pre=media.filter)
+    vf = conform_filter(src, spec.size, spec.fps, spec.fit, spec.focus, pre=media.filter)
     if not store.verified(audio):
         part = store.tmp_path(".wav")
-        conform_audio(source, part, frames / fps_value(fps))
+        conform_audio(source, part, spec.frames / fps_value(spec.fps))
         store.commit(part, audio)
     return Conformed(shot_id=shot_id, video=media.path, vf=vf, audio=audio,
-                     sha256=_key([media.sha256, vf]), frames=frames,
-                     fit=resolve_fit(fit, src, size))
+                     sha256=content_key([media.sha256, vf]), frames=spec.frames,
+                     fit=resolve_fit(spec.fit, src, spec.size))
 
 
 # ---------------------------------------------------------------- mix
 
 
 @task(name="mix-audio", cache_policy=MIX_CACHE, persist_result=True)
-def mix_audio(timeline: Timeline, sounds: list[ShotSound], bed: MusicBed, music: str | None,
-              target_lufs: float, store_root: str, key_parts: list) -> MixResult:
+def mix_audio(job: MixJob, store_root: str) -> MixResult:
     store = Store(store_root)
-    key = _key(key_parts)
+    key = MIX_CACHE.key_of(job=job)
     out = store.derived_ref(key, ".wav")
     report_path = store.derived(key, ".mix.json")
     cached = _read_report(MixResult, report_path)
@@ -188,8 +236,8 @@ def mix_audio(timeline: Timeline, sounds: list[ShotSound], bed: MusicBed, music:
         return cached.model_copy(update={"wav": out})
     part = store.tmp_path(".wav")
     try:
-        report: MixReport = mix_edit(timeline, sounds, bed, Path(music) if music else None,
-                                     target_lufs, part, store.root / "tmp")
+        report: MixReport = mix_edit(job.timeline, job.sounds, job.bed, Path(job.music) if job.music else None,
+                                     job.target_lufs, part)
     except BaseException:
         part.unlink(missing_ok=True)
         raise
@@ -205,11 +253,11 @@ def mix_audio(timeline: Timeline, sounds: list[ShotSound], bed: MusicBed, music:
 
 
 @task(name="export", cache_policy=EXPORT_CACHE, persist_result=True)
-def export(timeline: Timeline, shots: list[Conformed], audio_wav: str, size: tuple[int, int],
-           lut: str | None, store_root: str, key_parts: list, label: str = "edit") -> Exported:
+def export(job: ExportJob, store_root: str, label: str = "edit") -> Exported:
     """Assemble with transitions and encode; the result lives in the store, keyed by inputs."""
     store = Store(store_root)
-    key = _key(key_parts)
+    key = EXPORT_CACHE.key_of(job=job)
+    timeline, size = job.timeline, job.size
     out = store.derived_ref(key, ".edit.mp4")
     meta = store.derived(key, ".edit.json")
     cached = _read_report(Exported, meta)
@@ -219,8 +267,9 @@ def export(timeline: Timeline, shots: list[Conformed], audio_wav: str, size: tup
     from reelflow.config import emit
 
     try:
-        export_edit(timeline, [Source(store.file(c.video), c.vf) for c in shots], store.file(audio_wav), part,
-                    size, lut=Path(lut) if lut else None, progress=lambda i, n: emit(f"export {label}", label, i, n))
+        export_edit(timeline, [Source(store.file(c.video), c.vf) for c in job.shots], store.file(job.mix.wav), part,
+                    size, Encode(lut=Path(job.lut) if job.lut else None,
+                                 progress=lambda i, n: emit(f"export {label}", label, i, n)))
         info = probe(part)
         loud = measure_loudness(part)
     except BaseException:

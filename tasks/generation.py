@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE, CachePolicy
+from prefect.tasks import exponential_backoff
 
 from reelflow import providers
 from reelflow.catalog import Catalog, load_catalog
-from reelflow.generate import ClipResult, build_request, generate_clip, is_transient
-from reelflow.providers.base import GenerationRequest, cache_key, clip_key
-from reelflow.routing import Plan, RenderSpec, plan_shotlist
+from reelflow.config import RetryPolicy
+from reelflow.generate import ClipFacts, ClipJob, ClipResult, generate_clip_async, is_transient
+from reelflow.providers.base import cache_key, clip_key
+from reelflow.routing import Plan, plan_shotlist
 from reelflow.shotlist import LoadedShotList
 from reelflow.store import Store
 
@@ -21,7 +25,7 @@ from reelflow.store import Store
 def retry_if_transient(task, task_run, state) -> bool:
     """Prefect retry condition: retry timeouts, 429s, 5xx and failed jobs; never bad input."""
     try:
-        state.result()
+        state.result(_sync=True)  # the task is async: ask for the synchronous form
     except BaseException as exc:  # noqa: BLE001 - classify whatever the task raised
         return is_transient(exc)
     return False
@@ -66,50 +70,74 @@ class GeneratedClip(CachePolicy):
     the tier and shot that asked. No store path: a moved store keeps its hits."""
 
     def compute_key(self, task_ctx, inputs, flow_parameters, **kwargs) -> str | None:
-        req: GenerationRequest = inputs["request"]
-        key = clip_key(providers.get(inputs["route"]), req)
+        job: ClipJob = inputs["job"]
+        key = clip_key(providers.get(job.route), job.request)
         if Store(inputs["store_root"]).clip_meta(key) is None:
             return None  # run: generate_clip restores it from the ledger's job or the asset store
-        return f"generate-{key}-{req.tier}-{req.shot_id}"
+        return f"generate-{key}-{job.request.tier}-{job.request.shot_id}"
 
 
-def generation_request(loaded: LoadedShotList, shot_id: str, spec: RenderSpec,
-                       route_model: str | None, route_params: dict | None = None) -> GenerationRequest:
-    shot = next(s for s in loaded.spec.shots if s.id == shot_id)
-    return build_request(loaded, shot, spec, route_model, route_params)
+RETRY = RetryPolicy.from_env()
 
 
-@task(name="generate", cache_policy=GeneratedClip(), persist_result=True,
+@task(name="generate", cache_policy=GeneratedClip(), persist_result=True, retries=RETRY.retries,
+      retry_delay_seconds=exponential_backoff(RETRY.base_delay), retry_jitter_factor=RETRY.jitter,
       retry_condition_fn=retry_if_transient)
-def generate(request: GenerationRequest, route: str, store_root: str, cost_usd: float,
-             notes: list[str], concurrency: int) -> ClipResult:
-    provider = providers.get(route)
-    with prefect_limit(route):
-        return generate_clip(request, provider, Store(store_root), cost_usd=cost_usd,
-                             notes=tuple(notes), concurrency=concurrency)
+async def generate(job: ClipJob, store_root: str) -> ClipResult:
+    """One shot at one tier. Async: a job waiting on its provider holds no thread, so a tier's
+    fan-out is bounded by the provider's Prefect limit alone."""
+    return await generate_clip_async(job.request, providers.get(job.route), Store(store_root),
+                                     facts=ClipFacts(notes=tuple(job.notes), cost_usd=job.cost_usd),
+                                     pace=pace_for(job), slot=lambda: provider_slot(job.route, job.concurrency))
 
 
-def prefect_limit(route: str):
-    """Across workers and machines: the Prefect global concurrency limit `reelflow-<route>`
-    (created from the catalog by `reelflow deploy` and by each render for its routes), always
-    enforced; a missing limit is an error, never silently unlimited. Within one process the
-    per-provider semaphore and rate limiter apply too."""
-    import contextlib
+_LOCAL_SLOTS: dict[tuple[int, str, int], asyncio.Semaphore] = {}
+
+
+@contextlib.asynccontextmanager
+async def provider_slot(route: str, limit: int):
+    """A job's slot at its provider, held from submission until the provider reports it done.
+
+    Cloud routes: the Prefect global concurrency limit `reelflow-<route>` shared by every worker
+    (created from the catalog by deploy and by each render; strict: a missing limit is an
+    error, never unlimited). Jobs of this process queue first on a local semaphore of the same
+    size, which wakes the next one the moment a slot frees (Prefect's server answers a full limit
+    with a Retry-After of about a job's length); the animatic renders on this machine's CPU and
+    is bounded by the local semaphore alone."""
+    from prefect.concurrency.asyncio import concurrency
 
     from reelflow.limits import limit_name
 
-    if route == "animatic":
-        return contextlib.nullcontext()
-    from prefect.concurrency.sync import concurrency
+    key = (id(asyncio.get_running_loop()), route, max(1, limit))
+    async with _LOCAL_SLOTS.setdefault(key, asyncio.Semaphore(key[2])):
+        if route == "animatic":
+            yield
+            return
+        async with concurrency(limit_name(route), occupy=1, strict=True):
+            yield
 
-    return concurrency(limit_name(route), occupy=1, strict=True)
+
+def pace_for(job: ClipJob):
+    """Requests per minute through Prefect's ``rate_limit`` on `reelflow-<route>-rpm` (a limit
+    with slot decay, created beside the concurrency limit); called right before a submission."""
+    from reelflow.limits import rate_limit_name
+
+    if job.route == "animatic" or job.rpm <= 0:
+        return None
+
+    def pace() -> None:
+        from prefect.concurrency.sync import rate_limit
+
+        rate_limit(rate_limit_name(job.route), occupy=1, strict=True)
+
+    return pace
 
 
-def stored_clip_exists(request: GenerationRequest, route: str, store_root: str) -> bool:
-    prov = providers.get(route)
+def stored_clip_exists(job: ClipJob, store_root: str) -> bool:
+    prov = providers.get(job.route)
     store = Store(store_root)
     return any(store.clip_meta(k) is not None
-               for k in (clip_key(prov, request), cache_key(prov.name, prov.version, request)))
+               for k in (clip_key(prov, job.request), cache_key(prov.name, prov.version, job.request)))
 
 
-__all__ = ["load", "route", "generate", "generation_request", "stored_clip_exists"]
+__all__ = ["load", "route", "generate", "stored_clip_exists"]

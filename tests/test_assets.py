@@ -26,7 +26,7 @@ def s3_endpoint():
 @pytest.fixture
 def s3(s3_endpoint):
     store = S3Assets("reelflow-test", prefix="renders", endpoint_url=s3_endpoint,
-                     access_key="test-access", secret_key="test-secret")
+                     keys=("test-access", "test-secret"))
     try:
         store.client.create_bucket(Bucket="reelflow-test")
     except store.client.exceptions.BucketAlreadyOwnedByYou:

@@ -13,7 +13,7 @@ from PIL import Image
 from pydub import AudioSegment
 
 from reelflow.deliver.captions import parse_srt
-from reelflow.media.edit import Source, export_edit
+from reelflow.media.edit import Encode, Source, export_edit
 from reelflow.media.ffmpeg import measure_loudness, probe, run_ffmpeg
 from reelflow.media.finishing import conform_audio, conform_filter, plan_upscale
 from reelflow.media.mix import ShotSound, mix_edit, to_array
@@ -43,6 +43,7 @@ def make_source(tmp: Path, name: str) -> Path:
     return out
 
 
+@pytest.mark.slow  # encodes five sources and an edit per rate (~5 s each)
 @pytest.mark.parametrize("out_fps", [29.97, 23.976])
 def test_conform_any_mix_of_sources(tmp_path, out_fps):
     paths = [make_source(tmp_path, n) for n in SOURCES]
@@ -69,7 +70,7 @@ def test_conform_any_mix_of_sources(tmp_path, out_fps):
         assert abs(len(a) - clip.frames / tl.fps * 1000) <= 1
         sounds.append(ShotSound(wav))
     mix = tmp_path / "mix.wav"
-    mix_edit(tl, sounds, MusicBed(), None, -16, mix, tmp_path)
+    mix_edit(tl, sounds, MusicBed(), None, -16, mix)
     out = tmp_path / "edit.mp4"
     export_edit(tl, sources, mix, out, size)
     info = probe(out)
@@ -116,7 +117,7 @@ def test_lut_grades_every_frame(tmp_path):
     run_ffmpeg(["-f", "lavfi", "-i", "color=c=red:s=1280x720:r=24:d=1", "-pix_fmt", "yuv420p", str(red)], what="red")
     wav = tmp_path / "s.wav"
     run_ffmpeg(["-f", "lavfi", "-i", "anullsrc=r=48000:cl=stereo", "-t", "1", str(wav)], what="silence")
-    export_edit(tl, [Source(red)], wav, tmp_path / "graded.mp4", (1280, 720), lut=cube)
+    export_edit(tl, [Source(red)], wav, tmp_path / "graded.mp4", (1280, 720), Encode(lut=cube))
     png = tmp_path / "g.png"
     run_ffmpeg(["-i", str(tmp_path / "graded.mp4"), "-frames:v", "1", str(png)], what="grab")
     r, g, b = np.asarray(Image.open(png).convert("RGB"))[360, 640].astype(int)
@@ -140,7 +141,7 @@ def test_sound_dips_through_black_and_crossfades_otherwise(tmp_path):
             "shots": [{"id": "a", "prompt": "p", "duration": 3}, {"id": "b", "prompt": "q", "duration": 3}]})
         tl = build_timeline(spec)
         out = tmp_path / f"{kind}.wav"
-        mix_edit(tl, [ShotSound(w) for w in wavs], MusicBed(), None, -20, out, tmp_path)
+        mix_edit(tl, [ShotSound(w) for w in wavs], MusicBed(), None, -20, out)
         a = to_array(AudioSegment.from_wav(str(out)))
         mid = tl.clips[1].start / tl.fps + 0.5
         levels[kind] = rms(a, mid - 0.01, mid + 0.01) - rms(a, 0.5, 1.5)

@@ -275,17 +275,17 @@ def test_a_lock_left_by_a_killed_process_does_not_block_the_rerun(tmp_path):
     import time as clock
 
     from reelflow.errors import JobPendingError
-    from reelflow.generate import submission_lock
+    from reelflow.locks import submission
 
     store = Store(tmp_path / "store")
     (store.root / "locks").mkdir()
     (store.root / "locks" / "dead.lock").write_text(json.dumps({"holder": f"{socket.gethostname()}:999999999:1",
                                                                 "expiration": None}))
     t0 = clock.monotonic()
-    with submission_lock(store, "dead", wait=30):
+    with submission(store.root, "dead", wait=30):
         assert (store.root / "locks" / "dead.lock").exists()  # now ours
     assert clock.monotonic() - t0 < 10 and not (store.root / "locks" / "dead.lock").exists()
     (store.root / "locks" / "far.lock").write_text(json.dumps({"holder": "another-host:1:1", "expiration": None}))
     with pytest.raises(JobPendingError, match="another worker"):
-        with submission_lock(store, "far", wait=0.5):
+        with submission(store.root, "far", wait=0.5):
             pass

@@ -73,9 +73,9 @@ def test_camera_text(text, label):
 
 
 def test_dialogue_fallback_without_espeak(tmp_path, monkeypatch):
-    import reelflow.providers.animatic as animatic
+    import reelflow.providers.animatic_audio as animatic_audio
 
-    monkeypatch.setattr(animatic, "espeak_exe", lambda: None)
+    monkeypatch.setattr(animatic_audio, "espeak_exe", lambda: None)
     meta = render_animatic(req(seconds=2), tmp_path / "x.mp4")
     assert any("espeak-ng not installed" in n for n in meta["notes"])
     assert meta["speech_spans"]
@@ -149,7 +149,7 @@ def test_mix_hits_loudness_and_ducks_music(tmp_path):
     sounds = [ShotSound(wavs[0], speech=[(1.0, 2.0)]), ShotSound(wavs[1], gain_db=-3)]
     out = tmp_path / "mix.wav"
     bed = MusicBed(music="m", music_gain_db=-6, duck_db=-12, fade_in=0.2, fade_out=0.2)
-    report = mix_edit(tl, sounds, bed, ROOT / "assets/music/bed.wav", -16, out, tmp_path)
+    report = mix_edit(tl, sounds, bed, ROOT / "assets/music/bed.wav", -16, out)
     assert report.duck_regions == [(1.0, 2.0)]
     loud = measure_loudness(out)
     assert abs(loud.integrated_lufs - (-16)) <= 0.5
@@ -159,7 +159,7 @@ def test_mix_hits_loudness_and_ducks_music(tmp_path):
     # music alone (no shot sound) ducked by ~12 dB inside the speech region
     solo = tmp_path / "solo.wav"
     quiet = [ShotSound(w, gain_db=-120, speech=s.speech) for w, s in zip(wavs, sounds)]
-    mix_edit(tl, quiet, bed, ROOT / "assets/music/bed.wav", -16, solo, tmp_path)
+    mix_edit(tl, quiet, bed, ROOT / "assets/music/bed.wav", -16, solo)
     arr = to_array(AudioSegment.from_wav(str(solo)))
 
     def rms_db(a, b):

@@ -12,9 +12,6 @@ from dataclasses import dataclass
 
 from ..timeline import Timeline
 
-CHARS_PER_SECOND = 15.0  # typical subtitle reading/speaking rate, for lines without timing
-LEAD_IN = 0.4  # the animatic and most models start speech a moment into the shot
-
 
 @dataclass(frozen=True)
 class Cue:
@@ -25,33 +22,19 @@ class Cue:
     shot_id: str
 
 
-def estimate_spans(lines: list[str], start: float = LEAD_IN, gap: float = 0.35) -> list[tuple[float, float]]:
-    spans, t = [], start
-    for line in lines:
-        d = max(0.8, len(line) / CHARS_PER_SECOND)
-        spans.append((t, t + d))
-        t += d + gap
-    return spans
-
-
-def build_cues(timeline: Timeline, dialogue: list[list[tuple[str, str]]],
-               spans: list[list[tuple[float, float]]]) -> list[Cue]:
-    """dialogue[i] = [(speaker, line)...] of shot i; spans[i] = [(start, end) s in the shot]."""
+def build_cues(timeline: Timeline, lines: dict) -> list[Cue]:
+    """``lines[shot id]`` = [(placed line, (start, end) s in the shot)]: cues in edit frames,
+    clipped to the part of each shot on screen."""
     cues: list[Cue] = []
     fps = timeline.fps
     for clip in timeline.clips:
-        lines = dialogue[clip.index]
-        if not lines:
-            continue
-        known = spans[clip.index]
-        timing = known if len(known) == len(lines) else estimate_spans([ln for _, ln in lines])
-        for (speaker, text), (s, e) in zip(lines, timing):
+        for line, (s, e) in lines.get(clip.shot_id, []):
             a = clip.start + int(round(s * fps))
             b = clip.start + int(round(e * fps))
             a, b = max(a, clip.start), min(b, clip.end)
             if b - a < 1:
                 continue
-            cues.append(Cue(a, b, speaker, text, clip.shot_id))
+            cues.append(Cue(a, b, line.speaker, line.text, clip.shot_id))
     cues.sort(key=lambda c: c.start_frame)
     # never overlap: a cue ends where the next begins
     for i in range(len(cues) - 1):
@@ -114,3 +97,23 @@ def parse_srt(text: str, fps: float) -> list[tuple[int, int, str]]:
         a, b = lines[1].split("-->")
         out.append((frame(a), frame(b), "\n".join(lines[2:])))
     return out
+
+
+class SRT:
+    name, suffix = "srt", ".srt"
+
+    def write(self, given, dest) -> list[str]:
+        from ..store import write_text_atomic
+
+        write_text_atomic(dest, to_srt(given.cues(), given.edit.timeline.fps))
+        return []
+
+
+class VTT:
+    name, suffix = "vtt", ".vtt"
+
+    def write(self, given, dest) -> list[str]:
+        from ..store import write_text_atomic
+
+        write_text_atomic(dest, to_vtt(given.cues(), given.edit.timeline.fps))
+        return []

@@ -52,3 +52,14 @@ def contact_sheet(edit: Path, timeline: Timeline, labels: list[tuple[str, str]],
     dest.parent.mkdir(parents=True, exist_ok=True)
     sheet.save(dest)
     return sheet.size
+
+
+class ContactSheet:
+    """One labelled frame per shot of the finished edit: who rendered it, at which tier."""
+
+    name, suffix = "contact_sheet", ".contact.png"
+
+    def write(self, given, dest) -> list[str]:
+        labels = [(s.id, f"{s.plan.model} ({s.take.clip.tier}, {s.take.clip.provider})") for s in given.edit.shots]
+        contact_sheet(given.edit_path, given.edit.timeline, labels, dest)
+        return []

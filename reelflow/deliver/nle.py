@@ -15,6 +15,7 @@ from pathlib import Path
 import opentimelineio as otio
 
 from ..timeline import Timeline
+from ..transitions import get as transition
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,9 @@ def build_otio(timeline: Timeline, shots: list[ShotRef], mix_wav: str | None, ti
     tl = otio.schema.Timeline(name=title, global_start_time=_rt(0, fps))
     video = otio.schema.Track(name="V1", kind=otio.schema.TrackKind.Video)
     tl.tracks.append(video)
-    for clip, ref in zip(timeline.clips, shots):
+    refs = {ref.shot_id: ref for ref in shots}
+    for clip in timeline.clips:
+        ref = refs[clip.shot_id]
         # the cut sits `before` frames into each overlap: this clip's source starts at the cut
         # into it and ends at the cut out of it; the transitions borrow the frames beyond
         start = _split(clip.join_in.frames)[0] if clip.join_in else 0
@@ -69,11 +72,12 @@ def build_otio(timeline: Timeline, shots: list[ShotRef], mix_wav: str | None, ti
         ))
         if clip.join_in and clip.join_in.frames:
             before, after = _split(clip.join_in.frames)
+            kind = transition(clip.join_in.type)
             video.append(otio.schema.Transition(
-                name=f"{clip.join_in.type.value}",
-                transition_type=otio.schema.TransitionTypes.SMPTE_Dissolve,
+                name=kind.name,
+                transition_type=getattr(otio.schema.TransitionTypes, kind.otio_type, kind.otio_type),
                 in_offset=_rt(before, fps), out_offset=_rt(after, fps),
-                metadata={"reelflow": {"type": clip.join_in.type.value}},
+                metadata={"reelflow": {"type": kind.name}},
             ))
         video.append(item)
     if mix_wav:
@@ -88,22 +92,42 @@ def build_otio(timeline: Timeline, shots: list[ShotRef], mix_wav: str | None, ti
     return tl
 
 
-def write_nle(tl: otio.schema.Timeline, otio_path: Path | None, fcp_path: Path | None,
-              edl_path: Path | None) -> list[str]:
-    """Write the requested formats; return notes for any that the installed adapters refuse."""
-    notes: list[str] = []
-    if otio_path:
-        otio.adapters.write_to_file(tl, str(otio_path))
-    if fcp_path:
+def shot_refs(given) -> list[ShotRef]:
+    """What an editor sees per clip, from the edit object."""
+    fps = given.edit.timeline.fps
+    return [ShotRef(shot_id=s.id, media=str(given.media[s.id]), media_frames=int(round(s.take.clip.seconds * fps)),
+                    prompt=s.shot.prompt, model=s.plan.model, provider=s.take.clip.provider, tier=s.take.clip.tier,
+                    reason=s.plan.reason) for s in given.edit.shots]
+
+
+class OTIO:
+    name, suffix, adapter = "otio", ".otio", None
+
+    def write(self, given, dest: Path) -> list[str]:
+        tl = build_otio(given.edit.timeline, shot_refs(given), str(given.mix_wav), given.edit.title)
+        if self.adapter is None:
+            otio.adapters.write_to_file(tl, str(dest))
+            return []
         try:
-            otio.adapters.write_to_file(tl, str(fcp_path), adapter_name="fcp_xml")
+            otio.adapters.write_to_file(self.prepare(tl), str(dest), adapter_name=self.adapter)
         except Exception as exc:  # noqa: BLE001 - a missing plugin must not lose the render
-            notes.append(f"fcpxml not written: {exc}")
-    if edl_path:
+            return [f"{self.name} not written: {exc}"]
+        return []
+
+    def prepare(self, tl: otio.schema.Timeline) -> otio.schema.Timeline:
+        return tl
+
+
+class FCPXML(OTIO):
+    name, suffix, adapter = "fcpxml", ".xml", "fcp_xml"
+
+
+class EDL(OTIO):
+    """CMX 3600 holds one video track: the mix track is left out."""
+
+    name, suffix, adapter = "edl", ".edl", "cmx_3600"
+
+    def prepare(self, tl: otio.schema.Timeline) -> otio.schema.Timeline:
         video_only = otio.schema.Timeline(name=tl.name, global_start_time=tl.global_start_time)
         video_only.tracks.append(tl.video_tracks()[0].deepcopy())
-        try:
-            otio.adapters.write_to_file(video_only, str(edl_path), adapter_name="cmx_3600")
-        except Exception as exc:  # noqa: BLE001
-            notes.append(f"edl not written: {exc}")
-    return notes
+        return video_only

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Callable
 from pathlib import Path
 
 import numpy as np
 from moviepy import VideoClip
-from moviepy.video.io.ffmpeg_reader import FFMPEG_VideoReader
 
-from ..shotlist import TransitionType, fps_arg
+from ..shotlist import fps_arg
+from ..transitions import get as transition
 from ..timeline import Timeline, mix_weights
 from ..errors import MediaError
 from .ffmpeg import AAC, X264, ffmpeg_exe
@@ -113,7 +114,7 @@ def _frame(timeline: Timeline, readers: _Readers, n: int, black: np.ndarray, whi
     (a, la), (b, lb) = active
     join = a.join_out
     wa, wb, _ = mix_weights(join.type, (lb + 0.5) / max(1, join.frames))
-    colour = white if join.type == TransitionType.dip_white else black
+    colour = white if transition(join.type).colour == "white" else black
     return _blend(readers.frame(a.index, la), readers.frame(b.index, lb), colour, wa, wb)
 
 
@@ -162,8 +163,17 @@ def filter_value(value: str) -> str:
     return re.sub(r"([\\'\[\],;])", r"\\\1", option)
 
 
+@dataclass(frozen=True)
+class Encode:
+    """How the finished MP4 is made beyond its picture and sound: the grade (a 3D LUT applied to
+    every frame) and a progress callback (frames done, total)."""
+
+    lut: Path | None = None
+    progress: Callable[[int, int], None] | None = None
+
+
 def export_edit(timeline: Timeline, sources: list[Source], audio_wav: Path, out: Path,
-                size: tuple[int, int], *, lut: Path | None = None, progress=None) -> None:
+                size: tuple[int, int], encode: Encode = Encode()) -> None:
     """Write the finished MP4: H.264 (yuv420p, CRF 20, veryfast, faststart) + AAC 192k 48 kHz.
 
     Frames stream from one decoder per visible shot through a producer thread into one encoder,
@@ -174,6 +184,7 @@ def export_edit(timeline: Timeline, sources: list[Source], audio_wav: Path, out:
     import threading
 
     part = out.with_name(out.stem + ".part.mp4")
+    lut, progress = encode.lut, encode.progress
     w, h = size
     rate = fps_arg(timeline.fps)
     grade = ["-vf", f"lut3d=file={filter_value(str(lut))}:interp=tetrahedral,format=yuv420p"] if lut else []

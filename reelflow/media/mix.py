@@ -185,20 +185,19 @@ def _to_target(x: np.ndarray, target_lufs: float, ceiling_db: float) -> tuple[np
 def follow_picture(seg: AudioSegment, clip, fps: float) -> AudioSegment:
     """Sound follows the picture: a crossfade crossfades; a fade through black or a dip to white
     fades out over the first half of the transition and in over the second."""
-    from ..shotlist import TransitionType
+    from ..transitions import get as transition
 
-    through = (TransitionType.fade_black, TransitionType.dip_white)
     n = len(seg)
     if clip.join_in and clip.join_in.frames:
         t = int(_ms(clip.join_in.frames, fps))
-        if clip.join_in.type in through:
+        if transition(clip.join_in.type).sound == "through":
             half = t // 2
             seg = AudioSegment.silent(half, frame_rate=RATE).set_channels(2) + seg[half:].fade_in(t - half)
         else:
             seg = seg.fade_in(t)
     if clip.join_out and clip.join_out.frames:
         t = int(_ms(clip.join_out.frames, fps))
-        if clip.join_out.type in through:
+        if transition(clip.join_out.type).sound == "through":
             half = t // 2
             keep = max(0, n - t)
             seg = seg[: keep + half].fade_out(half) + AudioSegment.silent(n - keep - half, frame_rate=RATE).set_channels(2)
@@ -208,7 +207,9 @@ def follow_picture(seg: AudioSegment, clip, fps: float) -> AudioSegment:
 
 
 def mix_edit(timeline: Timeline, sounds: list[ShotSound], bed: MusicBed, music: Path | None,
-             target_lufs: float, out_wav: Path, workdir: Path) -> MixReport:
+             target_lufs: float, out_wav: Path) -> MixReport:
+    """The edit's sound at ``target_lufs`` into ``out_wav`` (compressed inputs are decoded beside it)."""
+    workdir = out_wav.parent
     fps = timeline.fps
     total_ms = _ms(timeline.frames, fps)
     base = AudioSegment.silent(duration=total_ms, frame_rate=RATE).set_channels(2)

@@ -10,7 +10,6 @@ import base64
 import json
 import os
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -148,36 +147,6 @@ def parse_json(provider: str, response: httpx.Response) -> Any:
             f"(HTTP {response.status_code}, {len(response.content)} bytes)") from None
 
 
-class RateLimiter:
-    """Requests-per-minute bound per provider (token bucket, in-process)."""
-
-    _lock = threading.Lock()
-    _next: dict[str, float] = {}
-
-    @classmethod
-    def wait(cls, provider: str, rpm: int) -> None:
-        if rpm <= 0:
-            return
-        gap = 60.0 / rpm
-        with cls._lock:
-            now = time.monotonic()
-            slot = max(now, cls._next.get(provider, now))
-            cls._next[provider] = slot + gap
-        if slot > now:
-            time.sleep(slot - now)
-
-
-def rpm_for(provider: str) -> int:
-    """REELFLOW_RPM_<PROVIDER> overrides the catalog's default requests-per-minute."""
-    env = os.environ.get(f"REELFLOW_RPM_{provider.upper()}")
-    if env:
-        return int(env)
-    from ..catalog import load_catalog
-
-    info = load_catalog().routes.get(provider)
-    return info.rpm if info else 0
-
-
 def base_url(env: str, default: str) -> str:
     return os.environ.get(env, default).rstrip("/")
 
@@ -259,7 +228,7 @@ def poll_interval() -> float:
 
 def http_call(provider: str, env: str, method: str, url: str, headers: dict,
               timeout: float = 60.0, **kw) -> httpx.Response:
-    """One HTTP request under the provider's rate limit, with faults classified."""
+    """One HTTP request with faults classified (the submission is paced by the task)."""
     try:
         r = httpx.request(method, url, headers=headers, timeout=httpx.Timeout(timeout, connect=10.0), **kw)
     except httpx.HTTPError as exc:

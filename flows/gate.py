@@ -1,0 +1,87 @@
+"""The review gate as a process: publish the review, wait for a usable decision, prototype the
+rejected or rewritten shots again, repeat (see flows/review.py for the form and the page)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from prefect import get_run_logger
+
+from reelflow.edit import Edit
+from reelflow.errors import ReelflowError
+from reelflow.flows.artifacts import artifact_key
+from reelflow.flows.finish import Finished, finish
+from reelflow.flows.outputs import review_page
+from reelflow.flows.review import ReviewInput, ReviewTimeout, problems_in, review_form, wait_for_review
+from reelflow.flows.tiers import RenderRun, render_tier
+from reelflow.tasks.generation import route
+
+
+@dataclass(frozen=True)
+class Reviewed:
+    """Where review left the render: the (possibly revised) run and its edit, approvals set."""
+
+    run: RenderRun
+    edit: Edit
+
+
+def prototype(run: RenderRun, edit: Edit) -> Finished:
+    """The drafts assembled into the prototype edit, published to the output folder."""
+    return finish(run, edit.without("final"), "prototype", publish_as=f"{edit.stem}.prototype.mp4")
+
+
+def review(run: RenderRun, edit: Edit, proto: Finished, *, timeout: int, mode: str) -> tuple[Reviewed, Finished]:
+    """Pause until a usable decision: rejected or rewritten shots are prototyped again and
+    reviewed again; a form entry that cannot be used pauses again with the problem shown."""
+    from prefect.runtime import flow_run
+
+    logger = get_run_logger()
+    models = sorted(m for m, spec in run.cat.models.items() if not spec.lifecycle.retired_on(run.today))
+    form = review_form(edit.ids, models)
+    changed, problems = {i: "first round" for i in edit.ids}, []
+    for round_no in range(1, 21):
+        page = review_page(run, edit, proto.published, round_no, changed, problems)
+        page.publish(artifact_key(edit.stem, "review"))
+        logger.info("review ready (round %d): artifact '%s' on %s; spent $%.2f so far; approving all costs "
+                    "$%.2f (%s)", round_no, artifact_key(edit.stem, "review"), flow_run.ui_url or "this run",
+                    page.spent, page.approve_all_cost,
+                    ", ".join(f"{s.shot_id} ${s.final_cost:.2f}" for s in page.shots))
+        answer = wait_for_review(form, timeout, mode)
+        logger.info("review round %d by %s: %s", round_no, answer.reviewer or "someone",
+                    answer.model_dump(exclude={"reviewer"}))
+        problems = problems_in(answer, edit.ids, models)
+        if problems:
+            logger.warning("review round %d not used: %s", round_no, "; ".join(problems))
+            continue
+        redo = {*answer.reject, *answer.prompts, *answer.models}
+        if answer.approve_all or not redo:
+            return Reviewed(run, edit.approve(edit.ids if answer.approve_all else answer.approve)), proto
+        try:
+            run, changed = revise(run, answer, round_no)
+        except ReelflowError as exc:
+            problems = [str(exc)]
+            continue
+        edit = render_tier(run, edit.replan(run.loaded, run.plan, redo), "draft", sorted(redo))
+        proto = prototype(run, edit)
+    raise ReviewTimeout("twenty review rounds without a decision")
+
+
+def revise(run: RenderRun, answer: ReviewInput, round_no: int) -> tuple[RenderRun, dict[str, str]]:
+    """Apply a review's rewrites and rejections to the shot list and re-route it; returns the
+    new run and, per shot prototyped again, what changed. Raises ReelflowError if unroutable."""
+    redo = set(answer.reject) | set(answer.prompts) | set(answer.models)
+    shots, changed = [], {}
+    for shot in run.loaded.spec.shots:
+        if shot.id in redo:
+            update, why = {}, []
+            if shot.id in answer.prompts:
+                update["prompt"], why = answer.prompts[shot.id], [*why, "new prompt"]
+            if shot.id in answer.models:
+                update["model"], why = answer.models[shot.id], [*why, f"model {answer.models[shot.id]}"]
+            if not update:
+                update["seed"], why = shot.effective_seed + round_no, ["rejected: new take"]
+            shot, changed[shot.id] = shot.model_copy(update=update), ", ".join(why)
+        shots.append(shot)
+    loaded = run.loaded.model_copy(update={"spec": run.loaded.spec.model_copy(update={"shots": shots})})
+    plan, cat = run.task(route)(loaded, run.catalog_path, run.today)
+    return replace(run, loaded=loaded, plan=plan, cat=cat), changed

@@ -1,0 +1,133 @@
+"""Render one tier (drafts or finals): every shot's job at once, each awaited without a thread,
+bounded by its provider's Prefect limit; a shot whose model refuses or keeps failing falls back
+along its ranked list."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from prefect import get_run_logger
+from prefect.utilities.asyncutils import run_coro_as_sync
+
+from reelflow import providers
+from reelflow.assets import Links
+from reelflow.budget import Budget
+from reelflow.catalog import Catalog
+from reelflow.config import emit
+from reelflow.edit import Edit, Take
+from reelflow.errors import JobPendingError, MediaError, ProviderError
+from reelflow.flows.artifacts import Progress
+from reelflow.flows.runtime import results_storage
+from reelflow.generate import ClipJob, build_request
+from reelflow.limits import rpm_of
+from reelflow.providers.common import AuthError
+from reelflow.routing import Plan, RenderSpec, spec_pair
+from reelflow.shotlist import LoadedShotList
+from reelflow.store import Store
+from reelflow.tasks.generation import generate, stored_clip_exists
+
+
+@dataclass(frozen=True)
+class RenderRun:
+    """What every stage of one render reads: the shot list, its plan, where things go."""
+
+    loaded: LoadedShotList
+    plan: Plan
+    cat: Catalog
+    store: Store
+    out: Path
+    today: dt.date
+    budget: Budget
+    progress: Progress
+    links: Links
+    catalog_path: str | None = None
+
+    def task(self, task, name: str | None = None, **options):
+        """``task`` as this run uses it: results persisted once, in the run's store (the task
+        cache every worker sharing the store reads)."""
+        named = {"task_run_name": name} if name else {}
+        return task.with_options(result_storage=results_storage(self.store), **named, **options)
+
+    def job(self, shot_id: str, spec: RenderSpec, notes: tuple[str, ...] = ()) -> ClipJob:
+        """Planning resolves the route (real provider or the animatic standing in) once, here."""
+        res = providers.resolve_route(spec.model, self.cat, self.today)
+        shot = next(s for s in self.loaded.spec.shots if s.id == shot_id)
+        return ClipJob(request=build_request(self.loaded, shot, spec, res.route_model, res.params),
+                       route=res.route, cost_usd=0.0 if res.route == "animatic" else spec.cost,
+                       notes=(*notes, *([res.note] if res.note else [])),
+                       concurrency=self.cat.routes[res.route].concurrency, rpm=rpm_of(res.route, self.cat))
+
+
+def render_tier(run: RenderRun, edit: Edit, tier: str, shot_ids: list[str]) -> Edit:
+    """The edit with a take of ``tier`` for each listed shot."""
+    takes = run_coro_as_sync(_render_all(run, tier, [i for i in edit.ids if i in set(shot_ids)]))
+    return edit.with_takes(tier, takes)
+
+
+async def _render_all(run: RenderRun, tier: str, shot_ids: list[str]) -> dict[str, Take]:
+    done: dict[str, Take] = {}
+
+    async def one(shot_id: str) -> None:
+        sp = run.plan.for_shot(shot_id)
+        try:
+            done[shot_id] = await _generate(run, run.job(shot_id, sp.draft if tier == "draft" else sp.final))
+        except (AuthError, JobPendingError):
+            # a missing or refused key stops the run (the message names the variable); a paid
+            # job still pending is resumed by the next run, never replaced by another model
+            raise
+        except (ProviderError, MediaError) as exc:
+            done[shot_id] = await _fallback(run, shot_id, tier, exc)
+        emit(f"{tier} renders", shot_id, len(done), len(shot_ids))
+        run.progress.step(tier, shot_id)
+
+    try:
+        async with asyncio.TaskGroup() as group:  # the first fatal error cancels the rest
+            for shot_id in shot_ids:
+                group.create_task(one(shot_id))
+    except BaseExceptionGroup as failed:  # the run stops on the first error, reported as itself
+        raise failed.exceptions[0] from None
+    return {i: done[i] for i in shot_ids}
+
+
+async def _generate(run: RenderRun, job: ClipJob) -> Take:
+    req = job.request
+    if not stored_clip_exists(job, str(run.store.root)):
+        run.budget.reserve(req.shot_id, job.cost_usd)
+    state = await run.task(generate, f"{req.tier}-{req.shot_id}",
+                           tags=[f"model:{req.model}", f"tier:{req.tier}", f"provider:{job.route}"],
+                           )(job=job, store_root=str(run.store.root), return_state=True)
+    clip = await state.aresult()
+    return Take(clip, cache_hit=clip.cache_hit or state.name == "Cached")
+
+
+async def _fallback(run: RenderRun, shot_id: str, tier: str, error: BaseException) -> Take:
+    """A rejected prompt, a retired model or exhausted retries: next model in the ranked list;
+    models a configured route can render first (in rank order), the animatic last."""
+    logger = get_run_logger()
+    sp = run.plan.for_shot(shot_id)
+    shot = next(s for s in run.loaded.spec.shots if s.id == shot_id)
+    first = sp.draft_model if tier == "draft" else sp.model
+    failed, reason = first, f"{type(error).__name__}: {error}"
+    live = lambda m: providers.resolve_route(m, run.cat, run.today).route != "animatic"  # noqa: E731
+    tried = {first}
+    for model_id in sorted(sp.fallbacks, key=lambda m: not live(m)):
+        fin, draft = spec_pair(run.cat.models[model_id], run.cat, shot, run.loaded.spec, run.today)
+        spec = draft if tier == "draft" else fin
+        if spec.model in tried:  # two finals may share one draft model: it failed already
+            continue
+        tried.add(spec.model)
+        logger.warning("%s %s: %s failed (%s); falling back to %s", tier, shot_id, failed, reason, model_id)
+        note = f"fallback from {failed} to {model_id}: {reason}"
+        try:
+            take = await _generate(run, run.job(shot_id, spec, (note,)))
+        except (AuthError, JobPendingError):
+            raise
+        except (ProviderError, MediaError) as exc:
+            failed, reason = model_id, f"{type(exc).__name__}: {exc}"
+            continue
+        clip = take.clip.model_copy(update={"fallback_from": first, "fallback_reason": note})
+        return Take(clip, cache_hit=False)
+    raise ProviderError(f"shot '{shot_id}' ({tier}): every model failed; last: {reason}")

@@ -1,0 +1,49 @@
+"""Deliverables: each is one class (`name`, `suffix`, `write`) registered under the
+`reelflow.deliverables` entry point group, reading one ``DeliveryInput`` (the edit object plus
+where its files are). A plugin adds a deliverable without touching reelflow; the shot list's
+`output.deliverables` accepts every registered name."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..dialogue import PlacedLine
+from ..edit import Edit
+from ..plugins import load, targets
+
+GROUP = "reelflow.deliverables"
+
+
+@dataclass(frozen=True)
+class DeliveryInput:
+    edit: Edit
+    out_dir: Path
+    edit_path: Path  # the finished MP4 in the store
+    mix_wav: Path
+    media: dict[str, Path]  # shot id -> the clip the edit shows
+    captions: dict[str, list[tuple[PlacedLine, tuple[float, float]]]]  # shot id -> timed lines
+
+    def path(self, suffix: str) -> Path:
+        return self.out_dir / f"{self.edit.stem}{suffix}"
+
+    def cues(self):
+        from .captions import build_cues
+
+        return build_cues(self.edit.timeline, self.captions)
+
+
+class Deliverable:
+    name = "deliverable"
+    suffix = ".out"
+
+    def write(self, given: DeliveryInput, dest: Path) -> list[str]:
+        """Write the file at ``dest``; return notes (e.g. why it could not be written)."""
+        raise NotImplementedError
+
+
+def deliverable(name: str) -> Deliverable:
+    found = targets(GROUP).get(name)
+    if found is None:
+        raise KeyError(f"unknown deliverable {name!r}; use {', '.join(targets(GROUP))}")
+    return load(found)()

@@ -1,0 +1,118 @@
+"""The edit (pure): one object that every stage after routing reads.
+
+Per shot it holds the shot as written, its plan (models, costs, reason), its place on the
+timeline (start, frames, joins in and out) and its takes (one per tier rendered so far: a draft,
+a final). Finishing, the review, the manifest and every deliverable read this object; nothing
+joins parallel per-shot lists. Like OpenTimelineIO's timeline, it is one structure that small
+pure functions read, built once before anything is paid for (``Edit.planned``) and extended with
+takes as they arrive (``with_takes``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Callable, Mapping
+
+from .dialogue import PlacedLine, caption_spans, place_lines
+from .generate import ClipResult
+from .routing import Plan, ShotPlan
+from .shotlist import LoadedShotList, Shot
+from .timeline import Timeline, TimelineClip, build_timeline
+
+TIERS = ("draft", "final")
+
+
+@dataclass(frozen=True)
+class Take:
+    """One rendered clip of a shot, and whether this run got it without paying."""
+
+    clip: ClipResult
+    cache_hit: bool = False
+
+    @property
+    def billed_usd(self) -> float:
+        return 0.0 if self.cache_hit else self.clip.cost_usd
+
+
+@dataclass(frozen=True)
+class EditShot:
+    shot: Shot
+    plan: ShotPlan
+    place: TimelineClip
+    takes: Mapping[str, Take] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return self.shot.id
+
+    @property
+    def take(self) -> Take | None:
+        """The take the edit shows: the final when there is one, else the draft."""
+        return self.takes.get("final") or self.takes.get("draft")
+
+    def lines(self, stem_seconds: Callable[[str], float]) -> list[PlacedLine]:
+        spans = self.take.clip.speech_spans if self.take else []
+        return place_lines(self.shot.dialogue, stem_seconds, spans)
+
+    def caption_lines(self, stem_seconds: Callable[[str], float]) -> list[tuple[PlacedLine, tuple[float, float]]]:
+        placed = self.lines(stem_seconds)
+        return list(zip(placed, caption_spans(placed))) if placed else []
+
+
+@dataclass(frozen=True)
+class Edit:
+    title: str
+    stem: str
+    timeline: Timeline
+    shots: tuple[EditShot, ...]
+    approved: tuple[str, ...] = ()
+
+    @classmethod
+    def planned(cls, loaded: LoadedShotList, plan: Plan) -> "Edit":
+        """The edit before anything is rendered: shots, plans and timeline places."""
+        timeline = build_timeline(loaded.spec)
+        plans = {sp.shot_id: sp for sp in plan.shots}
+        shots = tuple(EditShot(shot, plans[shot.id], timeline.clips[i])
+                      for i, shot in enumerate(loaded.spec.shots))
+        return cls(loaded.spec.title, loaded.stem, timeline, shots)
+
+    @property
+    def ids(self) -> list[str]:
+        return [s.id for s in self.shots]
+
+    def shot(self, shot_id: str) -> EditShot:
+        return next(s for s in self.shots if s.id == shot_id)
+
+    def with_takes(self, tier: str, takes: Mapping[str, Take]) -> "Edit":
+        """The edit with these shots' takes of ``tier`` added (or replaced)."""
+        shots = tuple(replace(s, takes={**s.takes, tier: takes[s.id]}) if s.id in takes else s
+                      for s in self.shots)
+        return replace(self, shots=shots)
+
+    def without(self, tier: str) -> "Edit":
+        return replace(self, shots=tuple(replace(s, takes={t: k for t, k in s.takes.items() if t != tier})
+                                         for s in self.shots))
+
+    def approve(self, shot_ids) -> "Edit":
+        return replace(self, approved=tuple(i for i in self.ids if i in set(shot_ids)))
+
+    def takes(self, tier: str) -> dict[str, Take]:
+        return {s.id: s.takes[tier] for s in self.shots if tier in s.takes}
+
+    def clips(self, tier: str | None = None) -> list[ClipResult]:
+        """One clip per shot in edit order: of ``tier``, or the take each shot shows."""
+        picked = [s.takes.get(tier) if tier else s.take for s in self.shots]
+        missing = [s.id for s, t in zip(self.shots, picked) if t is None]
+        if missing:
+            raise ValueError(f"no {tier or 'rendered'} take for {', '.join(missing)}")
+        return [t.clip for t in picked]
+
+    def spent_usd(self) -> float:
+        return round(sum(t.billed_usd for s in self.shots for t in s.takes.values()), 4)
+
+    def replan(self, loaded: LoadedShotList, plan: Plan, redo: set[str]) -> "Edit":
+        """A revised shot list and plan: shots in ``redo`` lose their takes, others keep them."""
+        fresh = Edit.planned(loaded, plan)
+        kept = {s.id: s.takes for s in self.shots if s.id not in redo}
+        return replace(fresh, shots=tuple(replace(s, takes=kept.get(s.id, {})) for s in fresh.shots),
+                       approved=self.approved)

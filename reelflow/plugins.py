@@ -1,0 +1,56 @@
+"""Extension points found by entry point (OpenTimelineIO's adapter plugins are the model): a
+provider, a deliverable or a transition is one module or class registered under its group;
+reelflow's own are declared the same way in pyproject.toml and listed here for a bare checkout."""
+
+from __future__ import annotations
+
+import importlib
+from functools import lru_cache
+from typing import Any
+
+BUILT_IN: dict[str, dict[str, str]] = {
+    "reelflow.deliverables": {
+        "otio": "reelflow.deliver.nle:OTIO",
+        "fcpxml": "reelflow.deliver.nle:FCPXML",
+        "edl": "reelflow.deliver.nle:EDL",
+        "srt": "reelflow.deliver.captions:SRT",
+        "vtt": "reelflow.deliver.captions:VTT",
+        "contact_sheet": "reelflow.deliver.contact:ContactSheet",
+    },
+    "reelflow.transitions": {
+        "cut": "reelflow.transitions:Cut",
+        "crossfade": "reelflow.transitions:Crossfade",
+        "fade_black": "reelflow.transitions:FadeBlack",
+        "dip_white": "reelflow.transitions:DipWhite",
+    },
+}
+
+
+@lru_cache(maxsize=None)
+def _targets(group: str) -> tuple[tuple[str, str], ...]:
+    from importlib.metadata import entry_points
+
+    found = dict(BUILT_IN.get(group, {}))
+    for ep in entry_points(group=group):
+        found[ep.name] = ep.value
+    return tuple(found.items())
+
+
+def refresh() -> None:
+    """Look for plugins again (one installed while this process runs)."""
+    _targets.cache_clear()
+
+
+def targets(group: str) -> dict[str, str]:
+    """{name: 'module:attr'} of every registration in ``group``: built-ins first, then plugins
+    (which may add names or replace a built-in)."""
+    return dict(_targets(group))
+
+
+def names(group: str) -> list[str]:
+    return list(targets(group))
+
+
+def load(target: str) -> Any:
+    module, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module), attr)
