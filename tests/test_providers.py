@@ -96,9 +96,14 @@ def run_task(req: GenerationRequest, route: str, store: Path, retries: int = 4, 
     if limits:  # as every render does for the routes it uses
         ensure_provider_limits(load_catalog(), {route})
 
-    return generate.with_options(retries=retries, retry_delay_seconds=0.05, retry_jitter_factor=0,
-                                 result_storage=store / "prefect-results", refresh_cache=True)(
-        request=req, route=route, store_root=str(store), cost_usd=1.0, notes=[], concurrency=2)
+    from prefect.utilities.asyncutils import run_coro_as_sync
+
+    from reelflow.generate import ClipJob
+
+    task = generate.with_options(retries=retries, retry_delay_seconds=0.05, retry_jitter_factor=0,
+                                 result_storage=store / "prefect-results", refresh_cache=True)
+    return run_coro_as_sync(task(job=ClipJob(request=req, route=route, cost_usd=1.0, concurrency=2),
+                                 store_root=str(store)))
 
 
 PROVIDERS = list(SETUP)
@@ -267,6 +272,7 @@ def test_fan_out_reaches_each_route_limit_and_never_above(prefect_harness, cloud
     from prefect.client.orchestration import get_client
     from prefect.task_runners import ThreadPoolTaskRunner
 
+    from reelflow.generate import ClipJob
     from reelflow.limits import ensure_provider_limits
     from reelflow.tasks.generation import generate
 
@@ -287,8 +293,9 @@ def test_fan_out_reaches_each_route_limit_and_never_above(prefect_harness, cloud
     def fan_out():
         futures = [generate.with_options(retries=2, retry_delay_seconds=0.05, refresh_cache=True,
                                          result_storage=tmp_path / "store" / "prefect-results").submit(
-            request=req.model_copy(update={"seed": seed, "shot_id": f"s{seed}"}), route=provider,
-            store_root=str(tmp_path / "store"), cost_usd=1.0, notes=[], concurrency=limit) for seed in range(12)]
+            job=ClipJob(request=req.model_copy(update={"seed": seed, "shot_id": f"s{seed}"}), route=provider,
+                        cost_usd=1.0, concurrency=limit),
+            store_root=str(tmp_path / "store")) for seed in range(12)]
         return [f.result() for f in futures]
 
     t0 = time.perf_counter()
@@ -319,8 +326,9 @@ def test_rate_limit_counts_submissions_not_polls(cloud, monkeypatch, tmp_path):
 
 def test_cloud_upscale_goes_through_the_provider_layer(prefect_harness, cloud, tmp_path):
     """`upscale: cloud` sends the clip to Topaz on fal, once: a second call is a store hit."""
-    from reelflow.tasks.finishing import upscale, upscale_key_parts
+    from reelflow.generate import ClipResult
     from reelflow.store import sha256_file
+    from reelflow.tasks.finishing import upscale
 
     fake, _ = cloud("fal")
     src = tmp_path / "small.mp4"
@@ -328,10 +336,12 @@ def test_cloud_upscale_goes_through_the_provider_layer(prefect_harness, cloud, t
     sha = sha256_file(src)
     store = tmp_path / "store"
 
+    clip = ClipResult(key="small", path=str(src), sha256=sha, shot_id="a", tier="final", model="m", provider="p",
+                      job_id="j", seconds=2, width=640, height=360, fps=24, has_audio=False)
+
     def run():
         return upscale.with_options(result_storage=store / "prefect-results", refresh_cache=True)(
-            path=str(src), sha256=sha, size=(1920, 1080), fit="crop", backend="cloud", store_root=str(store),
-            key_parts=upscale_key_parts(sha, (1920, 1080), "crop", "cloud"))
+            clip=clip, size=(1920, 1080), fit="crop", backend="cloud", store_root=str(store))
 
     media = run()
     assert media.upscaled and media.backend == "cloud" and Store(store).file(media.path).is_file()

@@ -11,9 +11,10 @@ from __future__ import annotations
 import httpx
 
 from ..errors import TransientProviderError
+from .adapter import Adapter
 from .base import GenerationRequest, JobState
 from .common import (
-    build_input, download_url, http_call, looks_rejected, parse_json, poll_interval, require,
+    build_input, download_url, http_call, looks_rejected, parse_json, require,
 )
 from .common import base_url as configured_url
 
@@ -31,9 +32,10 @@ def request_root(endpoint: str) -> str:
     return "/".join(parts[:keep])
 
 
-class FalProvider:
+class FalProvider(Adapter):
     name = "fal"
     version = "1"
+    STATUS = {"IN_QUEUE": "queued", "IN_PROGRESS": "running", "COMPLETED": "succeeded"}
 
     @property
     def base(self) -> str:
@@ -65,18 +67,10 @@ class FalProvider:
     def poll(self, request: GenerationRequest, job_id: str) -> JobState:
         r = self._call("GET", f"{self._job_url(request, job_id)}/status", params={"logs": "1"})
         data = parse_json(self.name, r)
-        status = data.get("status")
-        if status == "IN_QUEUE":
-            return JobState(state="queued", progress=0.0)
-        if status == "IN_PROGRESS":
-            return JobState(state="running")
-        if status == "COMPLETED":
-            if data.get("error"):
-                err = str(data.get("error"))
-                kind = str(data.get("error_type") or "")
-                return JobState(state="failed", error=err, rejected=looks_rejected(f"{err} {kind}"))
-            return JobState(state="succeeded", progress=1.0)
-        raise TransientProviderError(f"fal: unknown status {status!r}")
+        if data.get("status") == "COMPLETED" and data.get("error"):  # fal completes failed jobs too
+            err, kind = str(data.get("error")), str(data.get("error_type") or "")
+            return self.failed(err, rejected=looks_rejected(f"{err} {kind}"))
+        return self.state(data.get("status"), progress=0.0 if data.get("status") == "IN_QUEUE" else None)
 
     def download(self, request: GenerationRequest, job_id: str, dest: str) -> dict:
         r = self._call("GET", self._job_url(request, job_id))
@@ -86,10 +80,7 @@ class FalProvider:
         if not url:
             raise TransientProviderError("fal: result has no video.url")
         download_url(self.name, url, dest)
-        return {"notes": [f"rendered by {request.model} on fal ({request.route_model})"]}
+        return self.rendered(request, f"on fal ({request.route_model})")
 
     def cancel(self, request: GenerationRequest, job_id: str) -> None:
         self._call("PUT", f"{self._job_url(request, job_id)}/cancel")
-
-    def poll_interval(self) -> float:
-        return poll_interval()

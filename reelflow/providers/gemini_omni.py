@@ -23,8 +23,9 @@ import os
 from pathlib import Path
 
 from ..errors import TransientProviderError
+from .adapter import Adapter
 from .base import GenerationRequest, JobState
-from .common import AuthError, classify, credential, download_url, looks_rejected, poll_interval, retry_after_seconds
+from .common import AuthError, classify, credential, download_url, retry_after_seconds
 
 ENV = "GEMINI_API_KEY"
 RESOLUTIONS = {360: "360p", 720: "720p", 1080: "1080p", 2160: "4k"}
@@ -32,7 +33,8 @@ RUNNING = {"queued": "queued", "in_progress": "running", "requires_continuation"
 FAILED = ("failed", "cancelled", "incomplete", "budget_exceeded", "requires_action")
 
 
-class GeminiOmniProvider:
+class GeminiOmniProvider(Adapter):
+    STATUS = {**RUNNING, "completed": "succeeded", **{word: "failed" for word in FAILED}}
     name = "gemini"
     version = "1"
 
@@ -104,13 +106,9 @@ class GeminiOmniProvider:
     def poll(self, request: GenerationRequest, job_id: str) -> JobState:
         it = self._get(job_id)
         status = str(it.status or "")
-        if status == "completed":
-            return JobState(state="succeeded", progress=1.0)
-        if status in FAILED:
-            error = "; ".join(f"{getattr(e, 'code', '')} {getattr(e, 'message', '')}".strip()
-                              for e in (it.errors or [])) or status
-            return JobState(state="failed", error=error, rejected=looks_rejected(error))
-        return JobState(state=RUNNING.get(status, "running"))
+        error = "; ".join(f"{getattr(e, 'code', '')} {getattr(e, 'message', '')}".strip() for e in (it.errors or []))
+        # a status word this API adds later reads as still running: the job is paid for
+        return self.state(status if status in self.STATUS else "in_progress", error=error or None)
 
     def download(self, request: GenerationRequest, job_id: str, dest: str) -> dict:
         video = getattr(self._get(job_id), "output_video", None)
@@ -121,10 +119,7 @@ class GeminiOmniProvider:
             download_url(self.name, video.uri, dest, headers={"x-goog-api-key": credential(ENV) or ""})
         else:
             raise TransientProviderError("gemini: completed interaction without a video")
-        return {"notes": [f"rendered by {request.model} on the Gemini API (Interactions, {request.route_model})"]}
-
-    def poll_interval(self) -> float:
-        return poll_interval()
+        return self.rendered(request, f"on the Gemini API (Interactions, {request.route_model})")
 
 
 def _task(request: GenerationRequest) -> str:

@@ -11,9 +11,10 @@ from pathlib import Path
 import jwt
 
 from ..errors import TransientProviderError
+from .adapter import Adapter
 from .base import GenerationRequest, JobState
 from .common import (
-    base_url, classify, download_url, http_call, looks_rejected, parse_json, poll_interval, require,
+    base_url, classify, download_url, http_call, parse_json, require,
 )
 
 ACCESS, SECRET = "KLING_ACCESS_KEY", "KLING_SECRET_KEY"
@@ -27,7 +28,8 @@ def kling_token(access: str, secret: str, now: float | None = None) -> str:
                           algorithm="HS256", headers={"alg": "HS256", "typ": "JWT"})
 
 
-class KlingProvider:
+class KlingProvider(Adapter):
+    STATUS = {"submitted": "queued", "processing": "running", "succeed": "succeeded", "failed": "failed"}
     name = "kling"
     version = "1"
 
@@ -76,17 +78,7 @@ class KlingProvider:
 
     def poll(self, request: GenerationRequest, job_id: str) -> JobState:
         data = self._envelope("GET", f"/v1/videos/{self._kind(request)}/{job_id}")
-        status = data.get("task_status")
-        if status in ("submitted",):
-            return JobState(state="queued")
-        if status == "processing":
-            return JobState(state="running")
-        if status == "succeed":
-            return JobState(state="succeeded", progress=1.0)
-        if status == "failed":
-            msg = str(data.get("task_status_msg") or "failed")
-            return JobState(state="failed", error=msg, rejected=looks_rejected(msg))
-        raise TransientProviderError(f"kling: unknown task_status {status!r}")
+        return self.state(data.get("task_status"), error=data.get("task_status_msg"))
 
     def download(self, request: GenerationRequest, job_id: str, dest: str) -> dict:
         data = self._envelope("GET", f"/v1/videos/{self._kind(request)}/{job_id}")
@@ -94,10 +86,7 @@ class KlingProvider:
         if not videos or not videos[0].get("url"):
             raise TransientProviderError("kling: task has no video url")
         download_url(self.name, videos[0]["url"], dest)
-        return {"notes": [f"rendered by {request.model} on Kling ({body_mode(request)})"]}
-
-    def poll_interval(self) -> float:
-        return poll_interval()
+        return self.rendered(request, f"on Kling ({body_mode(request)})")
 
 
 def body_mode(request: GenerationRequest) -> str:

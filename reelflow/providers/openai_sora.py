@@ -12,15 +12,17 @@ import base64
 from pathlib import Path
 
 from ..errors import TransientProviderError
+from .adapter import Adapter
 from .base import GenerationRequest, JobState
-from .common import base_url, classify, looks_rejected, poll_interval, require, retry_after_seconds
+from .common import base_url, classify, require, retry_after_seconds
 
 ENV = "OPENAI_API_KEY"
 SIZES = {("16:9", 720): "1280x720", ("9:16", 720): "720x1280",
          ("16:9", 1024): "1792x1024", ("9:16", 1024): "1024x1792"}
 
 
-class SoraProvider:
+class SoraProvider(Adapter):
+    STATUS = {"queued": "queued", "in_progress": "running", "completed": "succeeded", "failed": "failed"}
     name = "openai"
     version = "1"
 
@@ -66,23 +68,12 @@ class SoraProvider:
     def poll(self, request: GenerationRequest, job_id: str) -> JobState:
         client = self._client()
         video = self._guard(client.videos.retrieve, job_id)
-        if video.status == "queued":
-            return JobState(state="queued", progress=float(video.progress or 0) / 100)
-        if video.status == "in_progress":
-            return JobState(state="running", progress=float(video.progress or 0) / 100)
-        if video.status == "completed":
-            return JobState(state="succeeded", progress=1.0)
-        if video.status == "failed":
-            err = video.error
-            msg = f"{getattr(err, 'code', '')}: {getattr(err, 'message', '')}" if err else "failed"
-            return JobState(state="failed", error=msg, rejected=looks_rejected(msg))
-        raise TransientProviderError(f"openai: unknown video status {video.status!r}")
+        err = video.error
+        msg = f"{getattr(err, 'code', '')}: {getattr(err, 'message', '')}" if err else None
+        return self.state(video.status, error=msg, progress=float(video.progress or 0) / 100)
 
     def download(self, request: GenerationRequest, job_id: str, dest: str) -> dict:
         client = self._client()
         content = self._guard(client.videos.download_content, job_id, variant="video")
         Path(dest).write_bytes(content.read())
-        return {"notes": [f"rendered by {request.model} via the OpenAI videos API"]}
-
-    def poll_interval(self) -> float:
-        return poll_interval()
+        return self.rendered(request, "via the OpenAI videos API")

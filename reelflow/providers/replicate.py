@@ -10,15 +10,18 @@ from __future__ import annotations
 import httpx
 
 from ..errors import TransientProviderError
+from .adapter import Adapter
 from .base import GenerationRequest, JobState
 from .common import (
-    base_url, build_input, classify, download_url, looks_rejected, poll_interval, require,
+    base_url, build_input, classify, download_url, require,
 )
 
 ENV = "REPLICATE_API_TOKEN"
 
 
-class ReplicateProvider:
+class ReplicateProvider(Adapter):
+    STATUS = {"starting": "queued", "processing": "running", "succeeded": "succeeded", "failed": "failed",
+              "canceled": "failed", "aborted": "failed"}
     name = "replicate"
     version = "1"
 
@@ -61,17 +64,7 @@ class ReplicateProvider:
 
     def poll(self, request: GenerationRequest, job_id: str) -> JobState:
         pred = self._get(job_id)
-        status = pred.status
-        if status == "starting":
-            return JobState(state="queued")
-        if status == "processing":
-            return JobState(state="running")
-        if status == "succeeded":
-            return JobState(state="succeeded", progress=1.0)
-        if status in ("failed", "canceled", "aborted"):
-            msg = str(pred.error or status)
-            return JobState(state="failed", error=msg, rejected=looks_rejected(msg))
-        raise TransientProviderError(f"replicate: unknown status {status!r}")
+        return self.state(pred.status, error=pred.error)
 
     def download(self, request: GenerationRequest, job_id: str, dest: str) -> dict:
         pred = self._get(job_id)
@@ -80,7 +73,4 @@ class ReplicateProvider:
         if not isinstance(url, str) or not url:
             raise TransientProviderError("replicate: prediction has no output URL")
         download_url(self.name, url, dest)
-        return {"notes": [f"rendered by {request.model} on Replicate ({request.route_model})"]}
-
-    def poll_interval(self) -> float:
-        return poll_interval()
+        return self.rendered(request, f"on Replicate ({request.route_model})")

@@ -13,16 +13,18 @@ import os
 from pathlib import Path
 
 from ..errors import TransientProviderError
+from .adapter import Adapter
 from .base import GenerationRequest, JobState
 from .common import (
-    AuthError, classify, credential, download_url, poll_interval,
+    AuthError, classify, credential, download_url,
 )
 
 ENV = "GOOGLE_API_KEY or GOOGLE_CLOUD_PROJECT"
 RESOLUTIONS = {720: "720p", 1080: "1080p", 2160: "4k"}
 
 
-class VertexVeoProvider:
+class VertexVeoProvider(Adapter):
+    STATUS = {"running": "running", "done": "succeeded"}  # a long-running operation: done or not
     name = "vertex"
     version = "1"
 
@@ -88,18 +90,16 @@ class VertexVeoProvider:
     def poll(self, request: GenerationRequest, job_id: str) -> JobState:
         op = self._operation(job_id)
         if not op.done:
-            return JobState(state="running")
+            return self.state("running")
         if op.error:
             msg = str(op.error.get("message") if isinstance(op.error, dict) else op.error)
             code = op.error.get("code") if isinstance(op.error, dict) else None
-            return JobState(state="failed", error=f"{code}: {msg}", rejected=code == 3 and "safety" in msg.lower())
+            return self.failed(f"{code}: {msg}", rejected=code == 3 and "safety" in msg.lower())
         resp = op.response
-        videos = (resp.generated_videos or []) if resp else []
-        if not videos:
+        if not ((resp.generated_videos or []) if resp else []):
             reasons = "; ".join(resp.rai_media_filtered_reasons or []) if resp else ""
-            return JobState(state="failed", rejected=True,
-                            error=f"filtered by Vertex safety ({reasons or 'no samples returned'})")
-        return JobState(state="succeeded", progress=1.0)
+            return self.failed(f"filtered by Vertex safety ({reasons or 'no samples returned'})", rejected=True)
+        return self.state("done")
 
     def download(self, request: GenerationRequest, job_id: str, dest: str) -> dict:
         op = self._operation(job_id)
@@ -114,7 +114,4 @@ class VertexVeoProvider:
         else:
             raise TransientProviderError(
                 f"vertex: video stored at {video.uri!r}; configure inline delivery (no output_gcs_uri)")
-        return {"notes": [f"rendered by {request.model} on Vertex AI ({request.route_model})"]}
-
-    def poll_interval(self) -> float:
-        return poll_interval()
+        return self.rendered(request, f"on Vertex AI ({request.route_model})")
