@@ -108,7 +108,9 @@ def validate(paths: list[Path] = typer.Argument(..., help="Shot-list files or fo
 @app.command()
 def plan(path: Path, as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
          catalog: Optional[str] = typer.Option(None, help="Catalog overlay YAML."),
-         date: Optional[str] = typer.Option(None, help="Evaluate model lifecycles on this date.")):
+         date: Optional[str] = typer.Option(None, help="Evaluate model lifecycles on this date."),
+         otio_out: Optional[Path] = typer.Option(None, "--otio", help="Also write the planned edit as OpenTimelineIO "
+                                                                     "(shots at their places, media missing).")):
     """Show the routing table: model per shot, why, draft model and estimated costs."""
     from . import providers
     from .validate import check_shotlist, lifecycle_warnings
@@ -120,6 +122,13 @@ def plan(path: Path, as_json: bool = typer.Option(False, "--json", help="Machine
     except ReelflowError as exc:
         raise _fail(exc) from None
     warnings = lifecycle_warnings(loaded, pl, cat, today)
+    if otio_out:
+        import opentimelineio as otio
+
+        from .deliver.nle import planned_otio
+        from .edit import Edit
+
+        otio.adapters.write_to_file(planned_otio(Edit.planned(loaded, pl)), str(otio_out))
     rows = []
     for sp in pl.shots:
         res = providers.resolve_route(sp.model, cat, today)

@@ -137,3 +137,19 @@ def test_a_held_clip_lock_bounds_the_wait_and_names_the_remedy(tmp_path, monkeyp
     monkeypatch.setenv("REELFLOW_LOCKS", "http://example.com")
     with pytest.raises(InputError, match="must be 'file' or a redis:// URL"):
         lock_manager(tmp_path)
+
+
+def test_a_plan_only_otio_blocks_out_the_cut_before_anything_is_paid_for(tmp_path):
+    import opentimelineio as otio
+
+    from reelflow.deliver.nle import planned_otio
+
+    _, edit = planned({"id": "a", "duration": 3}, {"id": "b", "duration": 5})
+    path = tmp_path / "plan.otio"
+    otio.adapters.write_to_file(planned_otio(edit), str(path))
+    back = otio.adapters.read_from_file(str(path))
+    clips = [c for c in back.video_tracks()[0] if isinstance(c, otio.schema.Clip)]
+    assert back.duration().value == edit.timeline.frames  # the record time of the planned edit
+    assert [c.name for c in clips] == ["a", "b"]
+    assert all(isinstance(c.media_reference, otio.schema.MissingReference) for c in clips)
+    assert clips[1].metadata["reelflow"]["model"] == edit.shot("b").plan.model

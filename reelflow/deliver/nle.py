@@ -54,10 +54,10 @@ def build_otio(timeline: Timeline, shots: list[ShotRef], mix_wav: str | None, ti
         start = _split(clip.join_in.frames)[0] if clip.join_in else 0
         end = clip.frames - (_split(clip.join_out.frames)[1] if clip.join_out else 0)
         duration = end - start
-        ref_media = otio.schema.ExternalReference(
-            target_url=Path(ref.media).resolve().as_uri(),
-            available_range=otio.opentime.TimeRange(_rt(0, fps), _rt(max(ref.media_frames, clip.frames), fps)),
-        )
+        available = otio.opentime.TimeRange(_rt(0, fps), _rt(max(ref.media_frames, clip.frames), fps))
+        ref_media = (otio.schema.ExternalReference(target_url=Path(ref.media).resolve().as_uri(),
+                                                   available_range=available)
+                     if ref.media else otio.schema.MissingReference(available_range=available))
         item = otio.schema.Clip(
             name=ref.shot_id, media_reference=ref_media,
             source_range=otio.opentime.TimeRange(_rt(start, fps), _rt(duration, fps)),
@@ -90,6 +90,15 @@ def build_otio(timeline: Timeline, shots: list[ShotRef], mix_wav: str | None, ti
         ))
         tl.tracks.append(audio)
     return tl
+
+
+def planned_otio(edit) -> otio.schema.Timeline:
+    """The edit as planned, before anything is paid for: every shot at its place with its model,
+    cost and reason, media still missing (an editor can block out the cut from it)."""
+    refs = [ShotRef(shot_id=s.id, media="", media_frames=s.place.frames, prompt=s.shot.prompt, model=s.plan.model,
+                    provider="planned", tier=f"final ${s.plan.final.cost:.2f}", reason=s.plan.reason)
+            for s in edit.shots]
+    return build_otio(edit.timeline, refs, None, edit.title)
 
 
 def shot_refs(given) -> list[ShotRef]:
