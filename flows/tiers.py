@@ -15,6 +15,7 @@ from prefect.utilities.asyncutils import run_coro_as_sync
 from reelflow import providers
 from reelflow.assets import Links
 from reelflow.budget import Budget
+from reelflow.cast import cast_fields
 from reelflow.catalog import Catalog
 from reelflow.config import emit
 from reelflow.edit import Edit, Take
@@ -55,7 +56,9 @@ class RenderRun:
         """Planning resolves the route (real provider or the animatic standing in) once, here."""
         res = providers.resolve_route(spec.model, self.cat, self.today)
         shot = next(s for s in self.loaded.spec.shots if s.id == shot_id)
-        return ClipJob(request=build_request(self.loaded, shot, spec, res.route_model, res.params),
+        request = build_request(self.loaded, shot, spec, res.route_model, res.params)
+        request = request.model_copy(update=cast_fields(self.loaded, shot, self.cat.models.get(spec.model)))
+        return ClipJob(request=request,
                        route=res.route, cost_usd=0.0 if res.route == "animatic" else spec.cost,
                        notes=(*notes, *([res.note] if res.note else [])),
                        concurrency=self.cat.routes[res.route].concurrency, rpm=rpm_of(res.route, self.cat))

@@ -186,9 +186,34 @@ def score(model: ModelSpec, shot: Shot, spec: ShotList) -> tuple[float, list[str
         s -= 30
     if spec.output.aspect in model.aspects:
         s += 2
+    wanted = len(reference_images(shot, spec))
+    if wanted:  # recurring characters and places keep their look only through references
+        if model.references.images:
+            s += 8
+            why.append(f"takes {min(wanted, model.references.images)} reference image(s)")
+        else:
+            s -= 8
     price = model.price(model.resolution_for(short))
     s -= price * 5  # tie-break toward the cheaper model
     return s, why
+
+
+def reference_images(shot: Shot, spec: ShotList) -> list[str]:
+    """The images of the cast a shot names, in order, each once."""
+    return list(dict.fromkeys(img for _, entry in spec.cast_of(shot) for img in entry.images))
+
+
+def references_note(model: ModelSpec, shot: Shot, spec: ShotList) -> str:
+    """What happens to a shot's cast on this model: references sent, some dropped, or only the
+    descriptions (folded into the prompt)."""
+    if not shot.refs:
+        return ""
+    images, can = reference_images(shot, spec), model.references.images
+    if not images or not can:
+        return f"; {model.id} takes no reference images: the cast's descriptions are folded into the prompt"
+    if len(images) > can:
+        return f"; sends {can} of {len(images)} reference images ({model.id} takes {can}); descriptions in the prompt"
+    return ""
 
 
 def draft_candidates(final: ModelSpec, catalog: Catalog, today: dt.date) -> list[ModelSpec]:
@@ -281,6 +306,7 @@ def route_shot(shot: Shot, index: int, spec: ShotList, catalog: Catalog, today: 
         reason += f" (deprecated: {chosen.lifecycle.note or 'plan a replacement'})"
 
     fin, draft = spec_pair(chosen, catalog, shot, spec, today)
+    reason += references_note(chosen, shot, spec)
     reason += f"; {chosen.evidence_note(today)}; {draft_reason(chosen, draft.model, catalog)}"
     fallbacks = [m.id for _, m, _ in live if m.id != chosen.id][:4]
     return ShotPlan(

@@ -245,6 +245,8 @@ class Shot(Strict):
     focus: FocusName | tuple[Annotated[float, Field(ge=0, le=1)], Annotated[float, Field(ge=0, le=1)]] = "center"
     """Where to keep the picture when cropping: a name, or [x, y] as fractions of the frame."""
     upscale: Upscaler | None = None
+    refs: Annotated[list[CastName], Field(max_length=14)] = []
+    """Cast entries (characters, locations, props, styles) this shot shows."""
 
     @field_validator("prompt")
     @classmethod
@@ -263,6 +265,24 @@ class Shot(Strict):
         return int(hashlib.sha256(self.id.encode()).hexdigest()[:7], 16)
 
 
+class CastKind(str, Enum):
+    character = "character"
+    location = "location"
+    prop = "prop"
+    style = "style"
+
+
+class CastEntry(Strict):
+    """A recurring character, location, prop or style: what it looks like, in words and images."""
+
+    kind: CastKind = CastKind.character
+    description: Annotated[Text, Field(min_length=1, max_length=1000)]
+    images: Annotated[list[AssetPath], Field(max_length=14)] = []
+
+
+CastName = Annotated[str, Field(pattern=SLUG, max_length=64)]
+
+
 class ShotList(Strict):
     version: Literal[1] = 1
     title: Annotated[Text, Field(min_length=1, max_length=200)]
@@ -270,6 +290,7 @@ class ShotList(Strict):
     defaults: Defaults = Defaults()
     budget_usd: Annotated[float, Field(ge=0, le=10_000_000)] | None = None
     audio: MusicBed = MusicBed()
+    cast: Annotated[dict[CastName, CastEntry], Field(max_length=200)] = {}
     shots: Annotated[list[Shot], Field(min_length=1, max_length=MAX_SHOTS)]
 
     @model_validator(mode="after")
@@ -279,7 +300,15 @@ class ShotList(Strict):
             if shot.id in seen:
                 raise ValueError(f"@shots.{i}.id@duplicate shot id '{shot.id}'")
             seen.add(shot.id)
+            unknown = [r for r in shot.refs if r not in self.cast]
+            if unknown:
+                raise ValueError(f"@shots.{i}.refs@unknown cast entry '{unknown[0]}' "
+                                 f"(cast: {', '.join(self.cast) or 'none declared'})")
         return self
+
+    def cast_of(self, shot: Shot) -> list[tuple[str, CastEntry]]:
+        """The cast entries a shot names, in its order."""
+        return [(name, self.cast[name]) for name in shot.refs]
 
     def assets(self) -> list[tuple[tuple, str, str]]:
         """(location, repo-relative path, kind) of every file the list uses: kind is audio
@@ -295,6 +324,8 @@ class ShotList(Strict):
             found += [(("shots", i, "dialogue", j, "file"), d.file, "audio") for j, d in enumerate(shot.dialogue)
                       if d.file]
             found += [(("shots", i, "sfx", j, "file"), fx.file, "audio") for j, fx in enumerate(shot.sfx)]
+        for name, entry in self.cast.items():
+            found += [(("cast", name, "images", j), img, "image") for j, img in enumerate(entry.images)]
         return found
 
     def transition_after(self, index: int) -> Transition:

@@ -272,6 +272,20 @@ def paint_slate(req: GenerationRequest, size: tuple[int, int], camera: str, note
 # ------------------------------------------------------------------ sound
 
 
+def inset_references(card: Image.Image, paths) -> None:
+    """The cast's reference images as a row of framed thumbnails at the bottom right of the slate,
+    so a reviewer sees which character or place a shot was given (and a test can measure it)."""
+    w, h = card.size
+    side = max(8, h // 5)
+    x = w - side - max(2, w // 80)
+    for path in reversed(list(paths)):
+        thumb = Image.open(path).convert("RGB").resize((side, side), Image.Resampling.LANCZOS)
+        y = h - side - max(4, h // 30)
+        card.paste(Image.new("RGBA", (side + 4, side + 4), (255, 255, 255, 255)), (x - 2, y - 2))
+        card.paste(thumb, (x, y))
+        x -= side + max(4, w // 100)
+
+
 def _rng(req: GenerationRequest, salt: str) -> np.random.Generator:
     seed = int(hashlib.sha256(f"{req.shot_id}|{req.tier}|{req.seed}|{salt}".encode()).hexdigest()[:16], 16)
     return np.random.default_rng(seed)
@@ -300,7 +314,11 @@ def render_animatic(req: GenerationRequest, dest: Path) -> dict:
         wav = work / "audio.wav"
         write_wav(wav, audio)
         slate = work / "slate.png"
-        paint_slate(req, (w, h), move.label, [n for n in notes if "espeak" in n]).save(slate)
+        card = paint_slate(req, (w, h), move.label, [n for n in notes if "espeak" in n])
+        if req.reference_paths:
+            inset_references(card, req.reference_paths)
+            notes.append(f"references: {len(req.reference_paths)} image(s) inset, bottom right")
+        card.save(slate)
         boxes = frame_boxes(move, frames, plate_size, (w, h), _rng(req, "camera"))
         bar_h = max(2, h // 120)
         tmp_out = dest.with_suffix(".part.mp4")

@@ -63,15 +63,16 @@ class VertexVeoProvider(Adapter):
         from google.genai import types
 
         short = min(request.width, request.height)
-        image = None
-        if request.image_path:
-            mime = "image/png" if request.image_path.lower().endswith(".png") else "image/jpeg"
-            image = types.Image(image_bytes=Path(request.image_path).read_bytes(), mime_type=mime)
+        image = _image(request.image_path) if request.image_path else None
+        # Veo takes up to 3 ASSET references, never together with a first frame (the frame wins)
+        refs = [types.VideoGenerationReferenceImage(image=_image(p), reference_type=types.VideoGenerationReferenceType.ASSET)
+                for p in request.reference_paths[:3]] if not image else []
         config = types.GenerateVideosConfig(
             number_of_videos=1, duration_seconds=request.seconds,
             aspect_ratio=request.aspect if request.aspect in ("16:9", "9:16") else "16:9",
             resolution=RESOLUTIONS.get(short, "1080p"), seed=request.seed,
             negative_prompt=request.negative_prompt, generate_audio=request.audio,
+            reference_images=refs or None,
         )
         client = self._client()  # keep a reference: the SDK closes its HTTP client on GC
         op = self._guard(client.models.generate_videos, model=request.route_model,
@@ -115,3 +116,10 @@ class VertexVeoProvider(Adapter):
             raise TransientProviderError(
                 f"vertex: video stored at {video.uri!r}; configure inline delivery (no output_gcs_uri)")
         return self.rendered(request, f"on Vertex AI ({request.route_model})")
+
+
+def _image(path: str):
+    from google.genai import types
+
+    mime = "image/png" if path.lower().endswith(".png") else "image/jpeg"
+    return types.Image(image_bytes=Path(path).read_bytes(), mime_type=mime)

@@ -1,0 +1,26 @@
+"""What a shot's cast puts into a generation request (pure but for hashing the images): the
+reference images the routed model takes, first ones first, and the cast's descriptions folded
+into the prompt, so a model that takes fewer (or no) images still hears who and where."""
+
+from __future__ import annotations
+
+from .catalog import ModelSpec
+from .routing import reference_images
+from .shotlist import LoadedShotList, Shot
+from .store import sha256_file
+
+
+def cast_prompt(prompt: str, loaded: LoadedShotList, shot: Shot) -> str:
+    described = [f"{name}: {entry.description.rstrip('.')}." for name, entry in loaded.spec.cast_of(shot)]
+    return f"{prompt} {' '.join(described)}" if described else prompt
+
+
+def cast_fields(loaded: LoadedShotList, shot: Shot, model: ModelSpec | None) -> dict:
+    """GenerationRequest fields for the shot's cast on ``model`` ({} without a cast)."""
+    if not shot.refs:
+        return {}
+    images = reference_images(shot, loaded.spec)[: model.references.images if model else 0]
+    paths = [loaded.resolve_asset(img) for img in images]
+    return {"prompt": cast_prompt(shot.prompt, loaded, shot),
+            "reference_sha256s": tuple(sha256_file(p) for p in paths),
+            "reference_paths": tuple(str(p) for p in paths)}
