@@ -112,3 +112,21 @@ def test_veo_receives_the_references_as_asset_images(cloud, tmp_path):  # noqa: 
     sent = body["instances"][0]["referenceImages"]
     assert [r["referenceType"] for r in sent] == ["ASSET", "ASSET"] and job
     assert tuple(hashlib.sha256(base64.b64decode(r["image"]["bytesBase64Encoded"])).hexdigest() for r in sent) == sha
+
+
+def test_replicate_bodies_carry_the_references_unless_a_first_frame_is_given(tmp_path):
+    from reelflow.providers.base import GenerationRequest
+    from reelflow.providers.common import build_input
+
+    ref = tmp_path / "r.png"
+    Image.new("RGB", (8, 8), (1, 2, 3)).save(ref)
+    sha = hashlib.sha256(ref.read_bytes()).hexdigest()
+    template = CAT.inputs["replicate-seedance"].template
+    req = GenerationRequest(shot_id="a", prompt="p", kind="character", camera="static", model="seedance-2.0",
+                            tier="final", seed=1, seconds=5, width=1280, height=720, fps=24, aspect="16:9", audio=True,
+                            reference_paths=(str(ref),), reference_sha256s=(sha,))
+    body = build_input(req, template)
+    assert hashlib.sha256(base64.b64decode(body["reference_images"][0].split(",", 1)[1])).hexdigest() == sha
+    assert build_input(req, template, inline=False)["reference_images"] == [f"sha256:{sha}"]  # the key: hashes
+    framed = req.model_copy(update={"image_path": str(ref), "image_sha256": sha})
+    assert "reference_images" not in build_input(framed, template) and "image" in build_input(framed, template)

@@ -168,12 +168,13 @@ def download_url(provider: str, url: str, dest: str, headers: dict | None = None
         raise TransientProviderError(f"{provider}: download interrupted: {type(exc).__name__}") from None
 
 
+def _data_url(path: str) -> str:
+    mime = "image/png" if path.lower().endswith(".png") else "image/jpeg"
+    return f"data:{mime};base64,{base64.b64encode(Path(path).read_bytes()).decode()}"
+
+
 def image_data_url(req: GenerationRequest) -> str | None:
-    if not req.image_path:
-        return None
-    data = Path(req.image_path).read_bytes()
-    mime = "image/png" if req.image_path.lower().endswith(".png") else "image/jpeg"
-    return f"data:{mime};base64,{base64.b64encode(data).decode()}"
+    return _data_url(req.image_path) if req.image_path else None
 
 
 def video_data_url(req: GenerationRequest) -> str | None:
@@ -187,7 +188,13 @@ def template_vars(req: GenerationRequest, inline: bool = True) -> dict[str, Any]
     the media (the identity of a request, without reading or embedding the files)."""
     image = image_data_url(req) if inline else (f"sha256:{req.image_sha256}" if req.image_path else None)
     video = video_data_url(req) if inline else (f"sha256:{req.video_sha256}" if req.video_path else None)
+    # the cast's reference images; Veo and Seedance refuse them together with a first frame
+    references = None
+    if req.reference_paths and not req.image_path:
+        references = ([_data_url(p) for p in req.reference_paths] if inline
+                      else [f"sha256:{sha}" for sha in req.reference_sha256s])
     return {
+        "references": references,
         "video": video, "upscale_factor": req.route_params.get("upscale_factor"),
         "target_height": req.height, "seconds_text": str(req.seconds),
         "prompt": req.prompt, "negative_prompt": req.negative_prompt, "seconds": req.seconds,
