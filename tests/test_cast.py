@@ -130,3 +130,27 @@ def test_replicate_bodies_carry_the_references_unless_a_first_frame_is_given(tmp
     assert build_input(req, template, inline=False)["reference_images"] == [f"sha256:{sha}"]  # the key: hashes
     framed = req.model_copy(update={"image_path": str(ref), "image_sha256": sha})
     assert "reference_images" not in build_input(framed, template) and "image" in build_input(framed, template)
+
+
+def test_the_pier_scene_example_renders_offline_with_its_cast(prefect_harness, tmp_path):
+    """The third example: every final shows the references its model takes, drafts (whose models
+    take none) carry the descriptions only, and the manifest says why each model was chosen."""
+    import json
+    import shutil
+
+    from reelflow.flows.render import render_shotlist
+
+    from .conftest import ROOT
+
+    repo = tmp_path / "repo"
+    shutil.copytree(ROOT / "shotlists", repo / "shotlists")
+    shutil.copytree(ROOT / "assets", repo / "assets")
+    render_shotlist(str(repo / "shotlists" / "pier-scene.yaml"), out_dir=str(tmp_path / "out"),
+                    store_dir=str(tmp_path / "store"), approval="all", today=TODAY)
+    m = json.loads((tmp_path / "out" / "pier-scene.manifest.json").read_text())
+    for shot in m["shots"]:
+        takes = min({"arrival": 2, "fisherman": 2, "greeting": 3, "horizon": 1}[shot["id"]],
+                    CAT.models[shot["intended_model"]].references.images)
+        assert f"references: {takes} image(s) inset, bottom right" in shot["final"]["notes"], shot["final"]["notes"]
+        assert not any("references:" in n for n in shot["draft"]["notes"])
+    assert "reference image" in m["shots"][0]["reason"] and m["status"] == "final"
