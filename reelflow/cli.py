@@ -345,12 +345,18 @@ def _stop_on_sigterm() -> None:
         pass
 
 
+def _stop_provider_calls() -> None:
+    if "reelflow.generate" in sys.modules:
+        sys.modules["reelflow.generate"].stop_pools()
+
+
 def main() -> None:
     _prefect_env()
     _stop_on_sigterm()
     try:
         code = app(standalone_mode=False)
     except KeyboardInterrupt:
+        _stop_provider_calls()
         _say("interrupted")
         sys.exit(EXIT_INTERRUPTED)
     except Exception as exc:  # click's own errors (typer may vendor click, so match by name)

@@ -118,6 +118,13 @@ _CALLS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="reelflow-provider
 _TRANSFERS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="reelflow-download")
 
 
+def stop_pools() -> None:
+    """On Ctrl-C or SIGTERM: run no queued provider call or download (the ledger resumes them),
+    so the process exits as soon as the calls already running return."""
+    for pool in (_CALLS, _TRANSFERS):
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
 async def _on(pool: ThreadPoolExecutor, fn: Callable, *args):
     ctx = contextvars.copy_context()  # Prefect's run context (logging, settings) goes along
     return await asyncio.get_running_loop().run_in_executor(pool, functools.partial(ctx.run, fn, *args))
