@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Optional
 
@@ -337,6 +338,7 @@ def _stop_on_sigterm() -> None:
     import signal
 
     def handler(signum, frame):
+        _exit_within(30.0)  # wherever the unwinding gets stuck, the process still ends
         raise KeyboardInterrupt
 
     try:
@@ -348,6 +350,31 @@ def _stop_on_sigterm() -> None:
 def _stop_provider_calls() -> None:
     if "reelflow.generate" in sys.modules:
         sys.modules["reelflow.generate"].stop_pools()
+    _exit_within(25.0)
+
+
+def _exit_within(seconds: float) -> None:
+    """An interrupted render exits: if the clean unwinding (Prefect's temporary server, queued
+    log flushes) has not finished after ``seconds``, stop this process's children (the server)
+    and leave with the interrupted code. Paid jobs are in the ledger; the next run resumes them."""
+    import os
+    import signal
+    import threading
+    from pathlib import Path
+
+    def watchdog() -> None:
+        time.sleep(seconds)
+        me = str(os.getpid())
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                if stat.read_text().rsplit(")", 1)[1].split()[1] == me:
+                    os.kill(int(stat.parent.name), signal.SIGTERM)
+            except (OSError, IndexError, ValueError):
+                pass
+        time.sleep(2)
+        os._exit(EXIT_INTERRUPTED)
+
+    threading.Thread(target=watchdog, name="reelflow-exit", daemon=True).start()
 
 
 def main() -> None:
