@@ -10,7 +10,7 @@ from reelflow.config import emit
 from reelflow.deliver.registry import DeliveryInput
 from reelflow.edit import Edit
 from reelflow.flows.tiers import RenderRun
-from reelflow.media.mix import ShotSound, Stem, audio_seconds
+from reelflow.media.mix import ShotSound, Stem
 from reelflow.tasks.deliver import deliver_companions
 from reelflow.tasks.finishing import (
     Conformed, ConformSpec, Exported, ExportJob, MixJob, MixResult, conform_shot, export, mix_audio, publish,
@@ -60,11 +60,10 @@ def conform_all(run: RenderRun, edit: Edit, label: str, size: tuple[int, int]) -
 def mix_job(run: RenderRun, edit: Edit, conformed: dict[str, Conformed]) -> MixJob:
     """Each shot's sound (native clip audio if on, recorded dialogue stems, effects) and the bed."""
     loaded, spec = run.loaded, run.loaded.spec
-    seconds = lambda f: audio_seconds(loaded.resolve_asset(f))  # noqa: E731
     sounds = []
     for s in edit.shots:
         stems = [Stem(loaded.resolve_asset(p.file), p.start, p.gain_db, speech=True)
-                 for p in s.lines(seconds) if p.file]
+                 for p in s.lines(run.stem_seconds) if p.file]
         stems += [Stem(loaded.resolve_asset(fx.file), fx.at, fx.gain_db) for fx in s.shot.sfx]
         sounds.append(ShotSound(wav=run.store.file(conformed[s.id].audio), gain_db=s.shot.audio.gain_db,
                                 enabled=s.shot.audio.native, speech=list(s.take.clip.speech_spans), stems=stems))
@@ -94,11 +93,10 @@ def deliver(run: RenderRun, edit: Edit, final: Finished) -> dict:
                             "frames": exported.frames, "fit": sorted({c.fit for c in conformed.values()})}
         files[aspect] = str(dest)
     wanted = [d for d in spec.output.deliverables if d != "mp4" and ":" not in d]
-    seconds = lambda f: audio_seconds(run.loaded.resolve_asset(f))  # noqa: E731
     given = DeliveryInput(edit=edit, out_dir=run.out, edit_path=run.store.file(final.exported.path),
                           mix_wav=run.store.file(final.mix.wav),
                           media={s.id: run.store.file(s.take.clip.path) for s in edit.shots},
-                          captions={s.id: s.caption_lines(seconds) for s in edit.shots})
+                          captions={s.id: s.caption_lines(run.stem_seconds) for s in edit.shots})
     comp = deliver_companions(given=given, wanted=wanted)
     files.update(comp.files)
     return {"files": {k: Path(v).name for k, v in files.items()}, "versions": versions,

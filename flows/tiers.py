@@ -24,6 +24,7 @@ from reelflow.flows.artifacts import Progress
 from reelflow.flows.runtime import results_storage
 from reelflow.generate import ClipJob, build_request
 from reelflow.limits import rpm_of
+from reelflow.media.mix import audio_seconds
 from reelflow.providers.common import AuthError
 from reelflow.routing import Plan, RenderSpec, spec_pair
 from reelflow.shotlist import LoadedShotList
@@ -51,6 +52,10 @@ class RenderRun:
         cache every worker sharing the store reads)."""
         named = {"task_run_name": name} if name else {}
         return task.with_options(result_storage=results_storage(self.store), **named, **options)
+
+    def stem_seconds(self, file: str) -> float:
+        """Length of a recorded stem named in the shot list (for placing dialogue)."""
+        return audio_seconds(self.loaded.resolve_asset(file))
 
     def job(self, shot_id: str, spec: RenderSpec, notes: tuple[str, ...] = ()) -> ClipJob:
         """Planning resolves the route (real provider or the animatic standing in) once, here."""

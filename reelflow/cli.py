@@ -353,6 +353,9 @@ def _stop_provider_calls() -> None:
     _exit_within(25.0)
 
 
+_WATCHDOG = False
+
+
 def _exit_within(seconds: float) -> None:
     """An interrupted render exits: if the clean unwinding (Prefect's temporary server, queued
     log flushes) has not finished after ``seconds``, stop this process's children (the server)
@@ -361,6 +364,11 @@ def _exit_within(seconds: float) -> None:
     import signal
     import threading
     from pathlib import Path
+
+    global _WATCHDOG
+    if _WATCHDOG:  # SIGTERM starts it, the KeyboardInterrupt it raises must not start another
+        return
+    _WATCHDOG = True
 
     def watchdog() -> None:
         time.sleep(seconds)

@@ -156,11 +156,14 @@ def generate_clip(request: GenerationRequest, provider: Provider, store: Store, 
     return asyncio.run(generate_clip_async(request, provider, store, **options))
 
 
+def clip_keys(provider: Provider, request: GenerationRequest) -> tuple[str, ...]:
+    """The clip's key, then the key stores written before clip_key used (when it differs)."""
+    return tuple(dict.fromkeys((clip_key(provider, request), cache_key(provider.name, provider.version, request))))
+
+
 def stored_clip(store: Store, request: GenerationRequest, provider: Provider) -> ClipResult | None:
     """The clip from the store (or restored from the asset store), reported as a cache hit."""
-    key = clip_key(provider, request)
-    legacy = cache_key(provider.name, provider.version, request)  # stores written before clip_key
-    for k in dict.fromkeys((key, legacy)):
+    for k in clip_keys(provider, request):
         meta = store.clip_meta(k)
         if meta is not None:
             return as_requested(ClipResult(**meta["result"]), request)
@@ -177,13 +180,12 @@ def submit_once(request: GenerationRequest, provider: Provider, store: Store, fa
     finds the first's job and polls it too, or its finished clip). Returns the job to poll."""
     from .locks import submission
 
-    key = clip_key(provider, request)
-    legacy = cache_key(provider.name, provider.version, request)
+    key, *older = clip_keys(provider, request)
     with submission(store.root, key) as shared:
         meta = store.clip_meta(key)  # another worker may have finished it while this one waited
         if meta is not None:
             return as_requested(ClipResult(**meta["result"]), request)
-        job = _live_first(store.job(key) or store.job(legacy), shared.recorded_job())
+        job = _live_first(next((j for j in map(store.job, (key, *older)) if j), None), shared.recorded_job())
         if job is not None and job.get("state") == "failed" and job.get("rejected"):
             # the provider refused this exact request before: sending it again would be refused too
             raise ContentRejectedError(f"{provider.name} rejected shot '{request.shot_id}' (the same request was "

@@ -20,14 +20,12 @@ def rate_limit_name(route: str) -> str:
     return f"reelflow-{route}-rpm"
 
 
-def rpm_of(route: str, catalog: Catalog | None = None) -> int:
+def rpm_of(route: str, catalog: Catalog) -> int:
     """REELFLOW_RPM_<ROUTE> overrides the catalog's requests per minute (0: none)."""
     env = os.environ.get(f"REELFLOW_RPM_{route.upper()}")
     if env:
         return int(env)
-    from .catalog import load_catalog
-
-    info = (catalog or load_catalog()).routes.get(route)
+    info = catalog.routes.get(route)
     return info.rpm if info else 0
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import importlib
 from functools import lru_cache
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Mapping
 
 BUILT_IN: dict[str, dict[str, str]] = {
     "reelflow.deliverables": {
@@ -27,13 +28,14 @@ BUILT_IN: dict[str, dict[str, str]] = {
 
 
 @lru_cache(maxsize=None)
-def _targets(group: str) -> tuple[tuple[str, str], ...]:
+def _targets(group: str) -> MappingProxyType:
+    """Read once per group (transitions are looked up per frame), read-only."""
     from importlib.metadata import entry_points
 
     found = dict(BUILT_IN.get(group, {}))
     for ep in entry_points(group=group):
         found[ep.name] = ep.value
-    return tuple(found.items())
+    return MappingProxyType(found)
 
 
 def refresh() -> None:
@@ -41,10 +43,10 @@ def refresh() -> None:
     _targets.cache_clear()
 
 
-def targets(group: str) -> dict[str, str]:
+def targets(group: str) -> Mapping[str, str]:
     """{name: 'module:attr'} of every registration in ``group``: built-ins first, then plugins
     (which may add names or replace a built-in)."""
-    return dict(_targets(group))
+    return _targets(group)
 
 
 def names(group: str) -> list[str]:

@@ -15,8 +15,8 @@ from prefect.tasks import exponential_backoff
 from reelflow import providers
 from reelflow.catalog import Catalog, load_catalog
 from reelflow.config import RetryPolicy
-from reelflow.generate import ClipFacts, ClipJob, ClipResult, generate_clip_async, is_transient
-from reelflow.providers.base import cache_key, clip_key
+from reelflow.generate import ClipFacts, ClipJob, ClipResult, clip_keys, generate_clip_async, is_transient
+from reelflow.providers.base import clip_key
 from reelflow.routing import Plan, plan_shotlist
 from reelflow.shotlist import LoadedShotList
 from reelflow.store import Store
@@ -134,10 +134,8 @@ def pace_for(job: ClipJob):
 
 
 def stored_clip_exists(job: ClipJob, store_root: str) -> bool:
-    prov = providers.get(job.route)
     store = Store(store_root)
-    return any(store.clip_meta(k) is not None
-               for k in (clip_key(prov, job.request), cache_key(prov.name, prov.version, job.request)))
+    return any(store.clip_meta(k) is not None for k in clip_keys(providers.get(job.route), job.request))
 
 
 __all__ = ["load", "route", "generate", "stored_clip_exists"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from ..dialogue import PlacedLine
 from ..edit import Edit
@@ -33,13 +34,15 @@ class DeliveryInput:
         return build_cues(self.edit.timeline, self.captions)
 
 
-class Deliverable:
-    name = "deliverable"
-    suffix = ".out"
+class Deliverable(Protocol):
+    """What a registered deliverable is: a name, the file suffix, and a writer."""
+
+    name: str
+    suffix: str
 
     def write(self, given: DeliveryInput, dest: Path) -> list[str]:
         """Write the file at ``dest``; return notes (e.g. why it could not be written)."""
-        raise NotImplementedError
+        ...
 
 
 def deliverable(name: str) -> Deliverable:
