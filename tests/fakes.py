@@ -32,6 +32,10 @@ class Fake(abc.ABC):
         self.polls_until_done = polls_until_done
         self.latency = latency  # > 0: a job finishes this many seconds after its submission
         self.submit_delay = 0.0  # > 0: a submission is answered this many seconds late (uploads)
+        # > 0: jobs keep running until this many were in flight at once (or hold_s passed), so a
+        # peak measured under a slow machine's staggered starts does not depend on timing
+        self.hold_until_in_flight = 0
+        self.hold_s = 30.0
         self.in_flight = self.peak_in_flight = 0
         self.submit_times: list[float] = []
         self.poll_times: list[float] = []
@@ -82,6 +86,9 @@ class Fake(abc.ABC):
             self.poll_times.append(time.monotonic())
             j = self.jobs[job]
             j["polls"] += 1
+            held = self.peak_in_flight < self.hold_until_in_flight
+            if held and time.time() - j["created"] < self.hold_s:
+                return "running"
             if self.latency:
                 if time.time() - j["created"] < self.latency:
                     return "running"

@@ -17,7 +17,9 @@ from .test_providers import CAT, cloud, run_task, video_bytes  # noqa: F401 - sh
 @pytest.mark.parametrize("provider", ["vertex", "kling", "replicate", "fal"])
 def test_fan_out_reaches_each_route_limit_and_never_above(prefect_harness, cloud, tmp_path, provider):
     """12 shots at 3 s provider latency: jobs in flight at the provider reach the route's
-    concurrency limit (not the thread pool's size) and never exceed it; none is paid twice."""
+    concurrency limit (not the thread pool's size) and never exceed it; none is paid twice.
+    The fake keeps jobs running until the limit is reached (30 s at most), so a slow machine's
+    staggered starts cannot hide the peak, and a fan-out that cannot reach it still fails."""
     import asyncio
     import time
 
@@ -31,6 +33,7 @@ def test_fan_out_reaches_each_route_limit_and_never_above(prefect_harness, cloud
 
     fake, req = cloud(provider, latency=3.0)
     limit = CAT.routes[provider].concurrency
+    fake.hold_until_in_flight = min(limit, 12)
 
     async def reset():  # another test may have shrunk this limit
         async with get_client() as client:
