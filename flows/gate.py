@@ -61,6 +61,8 @@ def review(run: RenderRun, edit: Edit, proto: Finished, *, timeout: int, mode: s
         except ReelflowError as exc:
             problems = [str(exc)]
             continue
+        redo = edit.followers(redo)  # shots continuing a changed one start on its new last frame
+        changed.update({i: "continues a shot prototyped again" for i in redo - set(changed)})
         edit = render_tier(run, edit.replan(run.loaded, run.plan, redo), "draft", sorted(redo))
         proto = prototype(run, edit)
     raise ReviewTimeout("twenty review rounds without a decision")

@@ -28,8 +28,17 @@ from reelflow.media.mix import audio_seconds
 from reelflow.providers.common import AuthError
 from reelflow.routing import Plan, RenderSpec, spec_pair
 from reelflow.shotlist import LoadedShotList
-from reelflow.store import Store
+from reelflow.store import Store, sha256_file
+from reelflow.tasks.continuity import Frame, join_take, last_frame
 from reelflow.tasks.generation import generate, stored_clip_exists
+
+
+@dataclass(frozen=True)
+class Ends:
+    """The frames a shot's clip must start and end on, where continuity asks for them."""
+
+    first: Frame | None = None
+    last: Frame | None = None
 
 
 @dataclass(frozen=True)
@@ -57,37 +66,60 @@ class RenderRun:
         """Length of a recorded stem named in the shot list (for placing dialogue)."""
         return audio_seconds(self.loaded.resolve_asset(file))
 
-    def job(self, shot_id: str, spec: RenderSpec, notes: tuple[str, ...] = ()) -> ClipJob:
-        """Planning resolves the route (real provider or the animatic standing in) once, here."""
+    def frame_file(self, frame: Frame) -> str:
+        """A keyframe asset is named absolutely (in the checkout); a clip's frame is in the store."""
+        return frame.path if Path(frame.path).is_absolute() else str(self.store.file(frame.path))
+
+    def keyframe(self, rel: str) -> Frame:
+        path = self.loaded.resolve_asset(rel)
+        return Frame(path=str(path), sha256=sha256_file(path))
+
+    def job(self, shot_id: str, spec: RenderSpec, notes: tuple[str, ...] = (), ends: Ends = Ends(),
+            seconds: int | None = None) -> ClipJob:
+        """Planning resolves the route (real provider or the animatic standing in) once, here.
+        ``ends``: frames to start and end on; ``seconds``: one segment of a long take."""
         res = providers.resolve_route(spec.model, self.cat, self.today)
         shot = next(s for s in self.loaded.spec.shots if s.id == shot_id)
         request = build_request(self.loaded, shot, spec, res.route_model, res.params)
-        request = request.model_copy(update=cast_fields(self.loaded, shot, self.cat.models.get(spec.model)))
+        update = cast_fields(self.loaded, shot, self.cat.models.get(spec.model))
+        if ends.first:
+            update.update(image_path=self.frame_file(ends.first), image_sha256=ends.first.sha256)
+        if ends.last:
+            update.update(last_frame_path=self.frame_file(ends.last), last_frame_sha256=ends.last.sha256)
+        if seconds:
+            update["seconds"] = seconds
+        request = request.model_copy(update=update)
+        cost = round(request.seconds * spec.price_per_second, 4)
         return ClipJob(request=request,
-                       route=res.route, cost_usd=0.0 if res.route == "animatic" else spec.cost,
+                       route=res.route, cost_usd=0.0 if res.route == "animatic" else cost,
                        notes=(*notes, *([res.note] if res.note else [])),
                        concurrency=self.cat.routes[res.route].concurrency, rpm=rpm_of(res.route, self.cat))
 
 
 def render_tier(run: RenderRun, edit: Edit, tier: str, shot_ids: list[str]) -> Edit:
     """The edit with a take of ``tier`` for each listed shot."""
-    takes = run_coro_as_sync(_render_all(run, tier, [i for i in edit.ids if i in set(shot_ids)]))
+    takes = run_coro_as_sync(_render_all(run, edit, tier, [i for i in edit.ids if i in set(shot_ids)]))
     return edit.with_takes(tier, takes)
 
 
-async def _render_all(run: RenderRun, tier: str, shot_ids: list[str]) -> dict[str, Take]:
+async def _render_all(run: RenderRun, edit: Edit, tier: str, shot_ids: list[str]) -> dict[str, Take]:
+    """Every shot at once; a shot continuing another's last frame waits for that take."""
     done: dict[str, Take] = {}
+    ready = {i: asyncio.get_running_loop().create_future() for i in shot_ids}
 
     async def one(shot_id: str) -> None:
         sp = run.plan.for_shot(shot_id)
+        ends = await _ends(run, edit, tier, shot_id, ready)
         try:
-            done[shot_id] = await _generate(run, run.job(shot_id, sp.draft if tier == "draft" else sp.final))
+            take = await _render_shot(run, shot_id, sp.draft if tier == "draft" else sp.final, ends)
         except (AuthError, JobPendingError):
             # a missing or refused key stops the run (the message names the variable); a paid
             # job still pending is resumed by the next run, never replaced by another model
             raise
         except (ProviderError, MediaError) as exc:
-            done[shot_id] = await _fallback(run, shot_id, tier, exc)
+            take = await _fallback(run, shot_id, tier, exc, ends)
+        done[shot_id] = take
+        ready[shot_id].set_result(take)
         emit(f"{tier} renders", shot_id, len(done), len(shot_ids))
         run.progress.step(tier, shot_id)
 
@@ -100,18 +132,66 @@ async def _render_all(run: RenderRun, tier: str, shot_ids: list[str]) -> dict[st
     return {i: done[i] for i in shot_ids}
 
 
-async def _generate(run: RenderRun, job: ClipJob) -> Take:
+def keyframe_holds(run: RenderRun, edit: Edit, tier: str, index: int) -> bool:
+    """Shot ``index`` continues through a shared keyframe at this tier: the shot before it is
+    rendered by a model that can end on a given frame (else it continues from the last frame)."""
+    nxt = edit.shots[index]
+    if nxt.plan.continuity != "keyframe":
+        return False
+    before = edit.shots[index - 1].plan
+    return run.cat.models[(before.draft if tier == "draft" else before.final).model].first_last_frame
+
+
+async def _ends(run: RenderRun, edit: Edit, tier: str, shot_id: str, ready: dict) -> Ends:
+    """The frames this shot starts and ends on: the keyframe it shares, or the last frame of the
+    take it continues (this tier's, once rendered; else the take the edit shows)."""
+    i = edit.ids.index(shot_id)
+    here, first, last = edit.shots[i], None, None
+    if here.plan.continuity in ("last_frame", "keyframe"):
+        if keyframe_holds(run, edit, tier, i):
+            first = run.keyframe(here.shot.keyframe)
+        else:
+            prev = edit.shots[i - 1]
+            take = await ready[prev.id] if prev.id in ready else (prev.takes.get(tier) or prev.take)
+            first = await asyncio.to_thread(run.task(last_frame, f"last-frame-{prev.id}"), clip=take.clip,
+                                            store_root=str(run.store.root),
+                                            shown=(prev.place.frames, edit.timeline.fps))
+    if i + 1 < len(edit.shots) and keyframe_holds(run, edit, tier, i + 1):
+        last = run.keyframe(edit.shots[i + 1].shot.keyframe)
+    return Ends(first, last)
+
+
+async def _render_shot(run: RenderRun, shot_id: str, spec: RenderSpec, ends: Ends, notes: tuple = ()) -> Take:
+    """One clip, or a long take: segments one after another, each starting on the last frame of
+    the one before, joined into one clip of the shot."""
+    if not spec.segments:
+        return await _generate(run, run.job(shot_id, spec, notes, ends))
+    takes, clips, first = [], [], ends.first
+    for k, seconds in enumerate(spec.segments):
+        final_part = k == len(spec.segments) - 1
+        job = run.job(shot_id, spec, notes, Ends(first, ends.last if final_part else None), seconds)
+        takes.append(await _generate(run, job, f"{spec.tier}-{shot_id}-{k + 1}"))
+        clips.append(takes[-1].clip)
+        if not final_part:
+            first = await asyncio.to_thread(run.task(last_frame, f"last-frame-{shot_id}-{k + 1}"),
+                                            clip=clips[-1], store_root=str(run.store.root))
+    joined = await asyncio.to_thread(run.task(join_take, f"join-{spec.tier}-{shot_id}"),
+                                     clips=clips, store_root=str(run.store.root))
+    return Take(joined, cache_hit=all(t.cache_hit for t in takes))
+
+
+async def _generate(run: RenderRun, job: ClipJob, name: str | None = None) -> Take:
     req = job.request
     if not stored_clip_exists(job, str(run.store.root)):
         run.budget.reserve(req.shot_id, job.cost_usd)
-    state = await run.task(generate, f"{req.tier}-{req.shot_id}",
+    state = await run.task(generate, name or f"{req.tier}-{req.shot_id}",
                            tags=[f"model:{req.model}", f"tier:{req.tier}", f"provider:{job.route}"],
                            )(job=job, store_root=str(run.store.root), return_state=True)
     clip = await state.aresult()
     return Take(clip, cache_hit=clip.cache_hit or state.name == "Cached")
 
 
-async def _fallback(run: RenderRun, shot_id: str, tier: str, error: BaseException) -> Take:
+async def _fallback(run: RenderRun, shot_id: str, tier: str, error: BaseException, ends: Ends) -> Take:
     """A rejected prompt, a retired model or exhausted retries: next model in the ranked list;
     models a configured route can render first (in rank order), the animatic last."""
     logger = get_run_logger()
@@ -130,7 +210,7 @@ async def _fallback(run: RenderRun, shot_id: str, tier: str, error: BaseExceptio
         logger.warning("%s %s: %s failed (%s); falling back to %s", tier, shot_id, failed, reason, model_id)
         note = f"fallback from {failed} to {model_id}: {reason}"
         try:
-            take = await _generate(run, run.job(shot_id, spec, (note,)))
+            take = await _render_shot(run, shot_id, spec, ends, (note,))
         except (AuthError, JobPendingError):
             raise
         except (ProviderError, MediaError) as exc:

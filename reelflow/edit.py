@@ -70,8 +70,10 @@ class Edit:
     @classmethod
     def planned(cls, loaded: LoadedShotList, plan: Plan) -> "Edit":
         """The edit before anything is rendered: shots, plans and timeline places."""
-        timeline = build_timeline(loaded.spec)
         plans = {sp.shot_id: sp for sp in plan.shots}
+        # a continuing shot no model could start on a frame is joined by the default transition
+        timeline = build_timeline(loaded.spec, crossfade_into={i for i, sp in plans.items()
+                                                               if sp.continuity == "crossfade"})
         shots = tuple(EditShot(shot, plans[shot.id], timeline.clips[i])
                       for i, shot in enumerate(loaded.spec.shots))
         return cls(loaded.spec.title, loaded.stem, timeline, shots)
@@ -92,6 +94,15 @@ class Edit:
     def without(self, tier: str) -> "Edit":
         return replace(self, shots=tuple(replace(s, takes={t: k for t, k in s.takes.items() if t != tier})
                                          for s in self.shots))
+
+    def followers(self, shot_ids) -> set[str]:
+        """``shot_ids`` and every shot continuing from one of them (through the chain): what must
+        be rendered again when they change."""
+        out = set(shot_ids)
+        for before, after in zip(self.shots, self.shots[1:]):
+            if before.id in out and after.plan.continuity in ("last_frame", "keyframe"):
+                out.add(after.id)
+        return out
 
     def approve(self, shot_ids) -> "Edit":
         return replace(self, approved=tuple(i for i in self.ids if i in set(shot_ids)))

@@ -56,6 +56,8 @@ class ShotEntry(BaseModel):
     fallbacks: list[str]
     approved: bool
     timeline: dict[str, Any]
+    continuity: str | None = None  # how the cut into this shot is continuous (last_frame, keyframe, crossfade)
+    segments: list[int] = []  # a long take's final segments (seconds)
     estimated_cost_usd: dict[str, float]
     draft: ClipEntry | None = None
     final: ClipEntry | None = None
@@ -77,6 +79,7 @@ def shot_entry(s: EditShot, fps: float) -> ShotEntry:
                   "transition_out": place.join_out.type if place.join_out else None,
                   "transition_out_frames": place.join_out.frames if place.join_out else 0},
         estimated_cost_usd={"draft": sp.draft.cost, "final": sp.final.cost},
+        continuity=sp.continuity, segments=list(sp.final.segments),
         draft=clip_entry(s.takes["draft"], sp.draft.cost) if "draft" in s.takes else None,
         final=clip_entry(s.takes["final"], sp.final.cost) if "final" in s.takes else None,
     )

@@ -16,6 +16,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from .catalog import Catalog, ModelSpec
+from .continuity import (
+    Continuity, continuity_bonus, continuity_of, needs_first_frame, reach, reference_images, references_note,
+    segment_lengths, segments_note,
+)
 from .shotlist import ASPECTS, RESOLUTIONS, Shot, ShotList, frame_size
 
 Tier = Literal["draft", "final"]
@@ -36,6 +40,8 @@ class RenderSpec(BaseModel):
     aspect: str
     audio: bool
     price_per_second: float
+    segments: tuple[int, ...] = ()
+    """A long take: the clip lengths rendered one after another (``seconds`` is their sum)."""
 
     @property
     def cost(self) -> float:
@@ -55,6 +61,8 @@ class ShotPlan(BaseModel):
     fallbacks: list[str]
     final: RenderSpec
     draft: RenderSpec
+    continuity: Continuity | None = None
+    """How the cut into this shot is continuous (None: an ordinary cut or transition)."""
 
     @property
     def cost(self) -> float:
@@ -123,9 +131,10 @@ def _fps_for(model: ModelSpec, fps: int) -> int:
 
 
 def render_spec(model: ModelSpec, tier: Tier, shot: Shot, spec: ShotList) -> RenderSpec | None:
-    seconds = model.clip_seconds(_need(shot, spec))
-    if seconds is None:
+    parts = segment_lengths(model, _need(shot, spec))
+    if parts is None:
         return None
+    seconds = sum(parts)
     out = spec.output
     if tier == "final":
         res = model.resolution_for(RESOLUTIONS[out.resolution])
@@ -138,24 +147,30 @@ def render_spec(model: ModelSpec, tier: Tier, shot: Shot, spec: ShotList) -> Ren
         model=model.id, tier=tier, seconds=seconds, resolution=res, width=w, height=h,
         fps=_fps_for(model, out.fps), aspect=aspect,
         audio=model.native_audio and shot.audio.native,
-        price_per_second=model.price(res),
+        price_per_second=model.price(res), segments=tuple(parts) if len(parts) > 1 else (),
     )
 
 
-def feasible(model: ModelSpec, shot: Shot, spec: ShotList) -> str | None:
-    """None when the model can render the shot, else why not."""
+def feasible(model: ModelSpec, shot: Shot, spec: ShotList, continuity: bool = True) -> str | None:
+    """None when the model can render the shot, else why not. ``continuity``: a continuing
+    shot needs a model that can start on a given frame."""
     need = _need(shot, spec)
-    if model.clip_seconds(need) is None:
-        return (f"{model.id} allows at most {model.max_duration}s ({model.describe_durations()}); "
-                f"the shot needs {need:g}s")
+    if segment_lengths(model, need) is None:
+        how = (f" or {reach(model)}s as a long take" if model.image_to_video else
+               " and cannot continue a clip from its last frame")
+        return f"{model.id} allows at most {model.max_duration}s ({model.describe_durations()}){how}; " \
+               f"the shot needs {need:g}s"
     if shot.image and not model.image_to_video:
         return f"{model.id} has no image-to-video mode for the reference image"
+    if continuity and shot.continues and not model.image_to_video:
+        return f"{model.id} cannot start on the previous shot's last frame"
     return None
 
 
 def score(model: ModelSpec, shot: Shot, spec: ShotList) -> tuple[float, list[str]]:
     """Suitability of a final model for a shot, with the facts that decided it."""
     kind = shot.kind.value
+    index = next((i for i, s in enumerate(spec.shots) if s.id == shot.id), 0)
     s = model.scores.get(kind, 0.0) * 10
     why = [f"best for {kind} ({model.scores.get(kind, 0):g}/10)"]
     if shot.dialogue:
@@ -193,27 +208,16 @@ def score(model: ModelSpec, shot: Shot, spec: ShotList) -> tuple[float, list[str
             why.append(f"takes {min(wanted, model.references.images)} reference image(s)")
         else:
             s -= 8
+    bonus, said = continuity_bonus(model, shot, spec, index)
+    s += bonus
+    why += [said] if said else []
+    parts = segment_lengths(model, _need(shot, spec)) or []
+    if len(parts) > 1:  # every join re-reads a compressed frame: one clip beats a chain
+        s -= 10 * (len(parts) - 1)
+        why.append(f"long take in {len(parts)} segments")
     price = model.price(model.resolution_for(short))
     s -= price * 5  # tie-break toward the cheaper model
     return s, why
-
-
-def reference_images(shot: Shot, spec: ShotList) -> list[str]:
-    """The images of the cast a shot names, in order, each once."""
-    return list(dict.fromkeys(img for _, entry in spec.cast_of(shot) for img in entry.images))
-
-
-def references_note(model: ModelSpec, shot: Shot, spec: ShotList) -> str:
-    """What happens to a shot's cast on this model: references sent, some dropped, or only the
-    descriptions (folded into the prompt)."""
-    if not shot.refs:
-        return ""
-    images, can = reference_images(shot, spec), model.references.images
-    if not images or not can:
-        return f"; {model.id} takes no reference images: the cast's descriptions are folded into the prompt"
-    if len(images) > can:
-        return f"; sends {can} of {len(images)} reference images ({model.id} takes {can}); descriptions in the prompt"
-    return ""
 
 
 def draft_candidates(final: ModelSpec, catalog: Catalog, today: dt.date) -> list[ModelSpec]:
@@ -232,6 +236,9 @@ def spec_pair(final: ModelSpec, catalog: Catalog, shot: Shot, spec: ShotList, to
     best = None
     for m in draft_candidates(final, catalog, today):
         d = render_spec(m, "draft", shot, spec)
+        framed = needs_first_frame(shot) or (d is not None and d.segments)
+        if framed and not m.image_to_video:
+            continue
         if d is not None and (best is None or d.cost < best.cost - 1e-9):
             best = d
     return fin, best or render_spec(final, "draft", shot, spec)
@@ -250,8 +257,11 @@ def route_shot(shot: Shot, index: int, spec: ShotList, catalog: Catalog, today: 
     requested = spec.model_for(shot)
     loc = ("shots", index, "model") if shot.model else ("defaults", "model")
     ranked: list[tuple[float, ModelSpec, list[str]]] = []
+    # a continuing shot keeps its continuity when some model can start on a frame; else it is routed
+    # as an ordinary shot and the cut becomes a crossfade (said in the reason)
+    keep = any(not feasible(m, shot, spec) for m in catalog.models.values() if m.tier == "final" and m.auto_route)
     for m in catalog.models.values():
-        if m.tier != "final" or not m.auto_route or feasible(m, shot, spec):
+        if m.tier != "final" or not m.auto_route or feasible(m, shot, spec, continuity=keep):
             continue
         sc, why = score(m, shot, spec)
         ranked.append((sc, m, why))
@@ -269,11 +279,11 @@ def route_shot(shot: Shot, index: int, spec: ShotList, catalog: Catalog, today: 
         base_reason = f"requested {requested}"
     else:
         if not ranked:
-            longest = max((m.max_duration for m in catalog.models.values()
-                           if m.tier == "final" and m.auto_route), default=0)
+            longest = max((reach(m) for m in catalog.models.values()
+                           if m.tier == "final" and m.auto_route and (m.image_to_video or not shot.image)), default=0)
             raise RoutingError([(("shots", index, "duration"),
-                                 f"{shot.duration:g}s is longer than any suitable model allows "
-                                 f"(longest: {longest}s); split the shot")])
+                                 f"{shot.duration:g}s is longer than any model can reach, even as a long "
+                                 f"take of segments (longest possible: {longest}s); split the shot")])
         preferred = ranked[0][1]
         base_reason = f"{shot.kind.value} shot: {preferred.id}, " + ", ".join(ranked[0][2])
 
@@ -298,7 +308,7 @@ def route_shot(shot: Shot, index: int, spec: ShotList, catalog: Catalog, today: 
             chosen = live[0][1]
             reason = (f"{base_reason}; preferred {preferred.id} is retired{when}{note}, "
                       f"next best live model {chosen.id}")
-    why_not = feasible(chosen, shot, spec)
+    why_not = feasible(chosen, shot, spec, continuity=False)  # a requested model may drop continuity
     if why_not:
         raise RoutingError([(("shots", index, "duration") if "allows at most" in why_not else loc,
                              why_not)])
@@ -306,7 +316,7 @@ def route_shot(shot: Shot, index: int, spec: ShotList, catalog: Catalog, today: 
         reason += f" (deprecated: {chosen.lifecycle.note or 'plan a replacement'})"
 
     fin, draft = spec_pair(chosen, catalog, shot, spec, today)
-    reason += references_note(chosen, shot, spec)
+    reason += references_note(chosen, shot, spec) + segments_note(chosen, list(fin.segments))
     reason += f"; {chosen.evidence_note(today)}; {draft_reason(chosen, draft.model, catalog)}"
     fallbacks = [m.id for _, m, _ in live if m.id != chosen.id][:4]
     return ShotPlan(
@@ -403,4 +413,15 @@ def plan_shotlist(spec: ShotList, catalog: Catalog, today: dt.date | None = None
     notes: list[str] = []
     if spec.budget_usd is not None:
         plans, notes = _fit_budget(plans, spec, catalog, today, spec.budget_usd)
-    return Plan(shots=plans, budget_usd=spec.budget_usd, notes=notes)
+    return Plan(shots=_joined(plans, spec, catalog), budget_usd=spec.budget_usd, notes=notes)
+
+
+def _joined(plans: list[ShotPlan], spec: ShotList, catalog: Catalog) -> list[ShotPlan]:
+    """Continuity decided once every shot's model is known (a keyframe needs the previous model)."""
+    out = list(plans)
+    for i, (p, shot) in enumerate(zip(plans, spec.shots)):
+        prev = catalog.models[plans[i - 1].model] if i else None
+        how, note = continuity_of(shot, catalog.models[p.model], prev)
+        if how:
+            out[i] = p.model_copy(update={"continuity": how, "reason": p.reason + note})
+    return out

@@ -5,47 +5,19 @@ Pure: no I/O. Parsing with file:line errors lives in reelflow/loader.py.
 
 from __future__ import annotations
 
-import unicodedata
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-SLUG = r"^[a-z0-9][a-z0-9_-]*$"
+from .schema_types import MAX_PATH_CHARS, SLUG, AssetPath, ModelId, Seconds, ShortText, Strict, Text  # noqa: F401
 
 RESOLUTIONS = {"720p": 720, "1080p": 1080, "1440p": 1440, "2160p": 2160}
 ASPECTS = {"16:9": (16, 9), "9:16": (9, 16), "1:1": (1, 1), "4:5": (4, 5)}
 
 
 MAX_SHOTS = 1000
-MAX_PATH_CHARS = 1024
-
-
-def _plain_text(v: str) -> str:
-    """User text reaches terminals, ffmpeg, XML, SRT and provider APIs: no control characters
-    (a NUL or BEL breaks them silently); tabs and newlines are fine."""
-    for ch in v:
-        if ch not in "\t\n\r" and unicodedata.category(ch) in ("Cc", "Cs"):
-            raise ValueError(f"contains a control character (U+{ord(ch):04X}); remove it")
-    return v
-
-
-def _asset_path(v: str) -> str:
-    _plain_text(v)
-    if "\n" in v or "\r" in v:
-        raise ValueError("a path cannot contain a line break")
-    long = next((part for part in v.replace("\\", "/").split("/") if len(part.encode()) > 255), None)
-    if long:
-        raise ValueError(f"a path component is longer than 255 bytes ({long[:40]}...)")
-    return v
-
-
-Text = Annotated[str, AfterValidator(_plain_text)]
-ShortText = Annotated[str, Field(max_length=500), AfterValidator(_plain_text)]
-AssetPath = Annotated[str, Field(min_length=1, max_length=MAX_PATH_CHARS), AfterValidator(_asset_path)]
-ModelId = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_plain_text)]
-Seconds = Annotated[float, Field(ge=0, le=3600)]
 
 
 class Kind(str, Enum):
@@ -66,10 +38,6 @@ class TransitionType(str, Enum):
     cut = "cut"
     fade_black = "fade_black"  # fade through black
     dip_white = "dip_white"  # dip to white
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
 
 
 def even(n: float) -> int:
@@ -247,6 +215,16 @@ class Shot(Strict):
     upscale: Upscaler | None = None
     refs: Annotated[list[CastName], Field(max_length=14)] = []
     """Cast entries (characters, locations, props, styles) this shot shows."""
+    continues: bool = False
+    """Continuous with the previous shot across a cut: this shot starts on the previous one's last
+    frame (or on the shared keyframe); the boundary is a cut."""
+    keyframe: AssetPath | None = None
+    """With continues: an image both shots share, the previous shot's last frame and this one's
+    first (first+last-frame models render both at once instead of one after the other)."""
+    takes: Annotated[int, Field(ge=1, le=4)] = 1
+    """Draft takes to choose from (different seeds); the review picks one for the final."""
+    compare: Annotated[list[ModelId], Field(max_length=3)] = []
+    """Models to draft side by side with the routed one; the chosen take's model renders the final."""
 
     @field_validator("prompt")
     @classmethod
@@ -304,7 +282,24 @@ class ShotList(Strict):
             if unknown:
                 raise ValueError(f"@shots.{i}.refs@unknown cast entry '{unknown[0]}' "
                                  f"(cast: {', '.join(self.cast) or 'none declared'})")
+            self._check_continuity(i, shot)
         return self
+
+    def _check_continuity(self, i: int, shot: Shot) -> None:
+        if shot.keyframe and not shot.continues:
+            raise ValueError(f"@shots.{i}.keyframe@a keyframe is the frame shared with the previous shot; "
+                             f"set continues: true")
+        if not shot.continues:
+            return
+        if i == 0:
+            raise ValueError("@shots.0.continues@the first shot has no previous shot to continue")
+        if shot.image:
+            raise ValueError(f"@shots.{i}.image@a continuing shot starts on the previous shot's last frame "
+                             f"(or its keyframe); remove image")
+        before = self.shots[i - 1].transition
+        if before is not None and before.type != "cut":
+            raise ValueError(f"@shots.{i - 1}.transition@shot '{shot.id}' continues this one across a cut; "
+                             f"a {before.type} would show both shots at once (remove it)")
 
     def cast_of(self, shot: Shot) -> list[tuple[str, CastEntry]]:
         """The cast entries a shot names, in its order."""
@@ -321,6 +316,8 @@ class ShotList(Strict):
         for i, shot in enumerate(self.shots):
             if shot.image:
                 found.append((("shots", i, "image"), shot.image, "image"))
+            if shot.keyframe:
+                found.append((("shots", i, "keyframe"), shot.keyframe, "image"))
             found += [(("shots", i, "dialogue", j, "file"), d.file, "audio") for j, d in enumerate(shot.dialogue)
                       if d.file]
             found += [(("shots", i, "sfx", j, "file"), fx.file, "audio") for j, fx in enumerate(shot.sfx)]
@@ -329,7 +326,9 @@ class ShotList(Strict):
         return found
 
     def transition_after(self, index: int) -> Transition:
-        """Transition from shot ``index`` into the next one."""
+        """Transition from shot ``index`` into the next one (a cut where the next continues it)."""
+        if index + 1 < len(self.shots) and self.shots[index + 1].continues:
+            return Transition(type="cut", seconds=0)
         shot = self.shots[index]
         return shot.transition or self.defaults.transition
 

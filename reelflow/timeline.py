@@ -63,14 +63,16 @@ class Timeline:
         return out
 
 
-def build_timeline(spec: ShotList, fps: float | None = None) -> Timeline:
+def build_timeline(spec: ShotList, fps: float | None = None, crossfade_into=frozenset()) -> Timeline:
+    """``crossfade_into``: continuing shots whose continuity was dropped (joined by the default
+    transition instead of a cut)."""
     fps = fps_value(fps or spec.output.fps)
     clips: list[TimelineClip] = []
     start = 0
     n = len(spec.shots)
     joins: list[Join] = []
     for i in range(n - 1):
-        t = spec.transition_after(i)
+        t = spec.defaults.transition if spec.shots[i + 1].id in crossfade_into else spec.transition_after(i)
         joins.append(Join(getattr(t.type, "value", t.type), int(round(t.overlap * fps))))
     for i, shot in enumerate(spec.shots):
         frames = max(1, int(round(shot.duration * fps)))

@@ -286,6 +286,44 @@ def inset_references(card: Image.Image, paths) -> None:
         x -= side + max(4, w // 100)
 
 
+RAMP_SECONDS = 0.5  # a shot given a first (last) frame leaves (reaches) it over this long
+
+
+class Overlay:
+    """The slate and the progress bar, composited per frame (so a shot that must start or end on
+    a given frame can show that frame exactly)."""
+
+    def __init__(self, card: Image.Image, frames: int):
+        rgba = np.asarray(card.convert("RGBA"), dtype=np.float32)
+        self.alpha = rgba[..., 3:4] / 255.0
+        self.ink = rgba[..., :3] * self.alpha
+        self.frames = frames
+        self.bar_h = max(2, card.height // 120)
+
+    def on(self, frame: np.ndarray, k: int) -> np.ndarray:
+        out = frame * (1 - self.alpha) + self.ink
+        reach = int(round(out.shape[1] * (k + 1) / self.frames))
+        out[-self.bar_h:, :reach] = out[-self.bar_h:, :reach] * 0.15 + 255 * 0.85
+        return out
+
+
+def _still(path: str | None, size: tuple[int, int]) -> np.ndarray | None:
+    """An image filling the frame (cropped to its aspect), as the frame array."""
+    if not path or not Path(path).is_file():
+        return None
+    from PIL import ImageOps
+
+    img = ImageOps.fit(Image.open(path).convert("RGB"), size, Image.Resampling.LANCZOS)
+    return np.asarray(img, dtype=np.float32)
+
+
+def _towards(frame: np.ndarray, still: np.ndarray | None, weight: float) -> np.ndarray:
+    if still is None or weight <= 0:
+        return frame
+    weight = min(1.0, weight)
+    return still * weight + frame * (1 - weight)
+
+
 def _rng(req: GenerationRequest, salt: str) -> np.random.Generator:
     seed = int(hashlib.sha256(f"{req.shot_id}|{req.tier}|{req.seed}|{salt}".encode()).hexdigest()[:16], 16)
     return np.random.default_rng(seed)
@@ -303,6 +341,8 @@ def render_animatic(req: GenerationRequest, dest: Path) -> dict:
         ref = Image.open(req.image_path).convert("RGB")
         ref.thumbnail((plate_size[0] // 3, plate_size[1] // 3))
         plate.paste(ref, ((plate_size[0] - ref.width) // 2, int(plate_size[1] * 0.2)))
+    # a given first (last) frame is shown exactly at the start (end) and dissolves into the shot
+    first, last = _still(req.image_path, (w, h)), _still(req.last_frame_path, (w, h))
     notes: list[str] = []
     with tempfile.TemporaryDirectory(prefix="reelflow-animatic-") as tmp:
         work = Path(tmp)
@@ -313,32 +353,32 @@ def render_animatic(req: GenerationRequest, dest: Path) -> dict:
         notes += audio_notes
         wav = work / "audio.wav"
         write_wav(wav, audio)
-        slate = work / "slate.png"
         card = paint_slate(req, (w, h), move.label, [n for n in notes if "espeak" in n])
         if req.reference_paths:
             inset_references(card, req.reference_paths)
             notes.append(f"references: {len(req.reference_paths)} image(s) inset, bottom right")
-        card.save(slate)
+        if first is not None or last is not None:
+            notes.append("starts on its first frame" * (first is not None) + " and " * (first is not None
+                         and last is not None) + "ends on its last frame" * (last is not None))
         boxes = frame_boxes(move, frames, plate_size, (w, h), _rng(req, "camera"))
-        bar_h = max(2, h // 120)
+        overlay = Overlay(card, frames)
         tmp_out = dest.with_suffix(".part.mp4")
         cmd = [
             ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
             "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-r", str(fps), "-i", "-",
-            "-i", str(slate), "-i", str(wav),
-            "-filter_complex",
-            f"[0:v][1:v]overlay=0:0:format=auto[s];"
-            f"color=c=white@0.85:s={w}x{bar_h}:r={fps}[bar];"
-            f"[s][bar]overlay=x='-w+w*(t+{1 / fps})/{seconds}':y=H-h:shortest=1,format=yuv420p[v]",
-            "-map", "[v]", "-map", "2:a", *INTERMEDIATE, "-r", str(fps), *AAC,
+            "-i", str(wav), "-map", "0:v", "-map", "1:a", *INTERMEDIATE, "-r", str(fps), *AAC,
             "-frames:v", str(frames), "-t", f"{seconds:.6f}", "-movflags", "+faststart",
             "-metadata", f"comment=reelflow animatic {req.shot_id} {req.tier}", str(tmp_out),
         ]
+        ramp = max(1, int(round(RAMP_SECONDS * fps)))
         proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
-            for box in boxes:
-                frame = plate.resize((w, h), Image.Resampling.BILINEAR, box=box)
-                proc.stdin.write(frame.tobytes())
+            for k, box in enumerate(boxes):
+                frame = overlay.on(np.asarray(plate.resize((w, h), Image.Resampling.BILINEAR, box=box),
+                                              dtype=np.float32), k)
+                frame = _towards(frame, first, 1 - k / ramp)  # exactly the first frame at k = 0
+                frame = _towards(frame, last, 1 - (frames - 1 - k) / ramp)  # and the last at the end
+                proc.stdin.write(np.clip(frame + 0.5, 0, 255).astype(np.uint8).tobytes())
             proc.stdin.close()
         except BrokenPipeError:
             pass
@@ -356,7 +396,7 @@ class AnimaticProvider:
     """Offline previs renderer, behind the same protocol as the cloud adapters."""
 
     name = "animatic"
-    version = "1"
+    version = "2"  # 2: first and last frames honoured; slate composited per frame
 
     def submit(self, request: GenerationRequest) -> str:
         return "animatic-" + hashlib.sha256(request.model_dump_json().encode()).hexdigest()[:20]

@@ -1,0 +1,79 @@
+"""Frames across cuts and segments: the last frame of a clip, a long take's segments joined
+without their repeated frame, and how alike two frames are (PSNR)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from .ffmpeg import AAC, INTERMEDIATE, probe, run_ffmpeg
+
+
+def extract_last_frame(src: Path, dest: Path) -> None:
+    """The clip's last decoded frame as a PNG (seek near the end, keep overwriting one image)."""
+    run_ffmpeg(["-sseof", "-1", "-i", str(src), "-map", "0:v:0", "-update", "1", "-pix_fmt", "rgb24",
+                "-f", "image2", "-c:v", "png", str(dest)], what=f"last frame of {src.name}")
+    if not dest.is_file() or dest.stat().st_size == 0:  # a clip shorter than the seek: decode it all
+        run_ffmpeg(["-i", str(src), "-map", "0:v:0", "-update", "1", "-pix_fmt", "rgb24",
+                    "-f", "image2", "-c:v", "png", str(dest)], what=f"last frame of {src.name}")
+
+
+def extract_shown_frame(src: Path, dest: Path, index: int, fps: float) -> None:
+    """Frame ``index`` of the clip as the edit shows it (resampled to the edit's rate, held past
+    its end like the conform): the last frame on screen of a shot trimmed to its duration."""
+    from ..shotlist import fps_arg
+
+    run_ffmpeg(["-i", str(src), "-map", "0:v:0", "-vf",
+                f"fps={fps_arg(fps)},tpad=stop_mode=clone:stop_duration=3600,select=eq(n\\,{index})",
+                "-frames:v", "1", "-pix_fmt", "rgb24", "-f", "image2", "-c:v", "png", str(dest)],
+               what=f"frame {index} of {src.name}")
+
+
+def join_segments(parts: list[Path], dest: Path, fps: float) -> None:
+    """One clip from a long take's segments: each segment after the first starts on the frame
+    the one before ended on, so that frame (and its sound) is dropped once; the sound runs on
+    without a gap."""
+    with_audio = all(probe(p, count_frames=False).has_audio for p in parts)
+    args: list[str] = []
+    for p in parts:
+        args += ["-i", str(p)]
+    chains, labels = [], []
+    for i in range(len(parts)):
+        skip = 1 if i else 0
+        chains.append(f"[{i}:v]trim=start_frame={skip},setpts=PTS-STARTPTS,fps={fps:.6f}[v{i}]")
+        labels.append(f"[v{i}]")
+        if with_audio:
+            chains.append(f"[{i}:a]atrim=start={skip / fps:.6f},asetpts=PTS-STARTPTS,"
+                          f"aresample=48000,aformat=channel_layouts=stereo[a{i}]")
+            labels.append(f"[a{i}]")
+    chains.append(f"{''.join(labels)}concat=n={len(parts)}:v=1:a={1 if with_audio else 0}[v]"
+                  + ("[a]" if with_audio else ""))
+    maps = ["-map", "[v]"] + (["-map", "[a]", *AAC] if with_audio else [])
+    run_ffmpeg([*args, "-filter_complex", ";".join(chains), *maps, *INTERMEDIATE,
+                "-movflags", "+faststart", str(dest)], what=f"joining {len(parts)} segments")
+
+
+def frame_at(src: Path, index: int | None = None, *, size: tuple[int, int] | None = None) -> np.ndarray:
+    """One frame of a clip (the first by default, -1: the last) as an RGB array."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="reelflow-frame-") as tmp:
+        out = Path(tmp) / "f.png"
+        if index == -1:
+            extract_last_frame(src, out)
+        else:
+            run_ffmpeg(["-i", str(src), "-map", "0:v:0", "-vf", f"select=eq(n\\,{index or 0})", "-frames:v", "1",
+                        "-pix_fmt", "rgb24", str(out)], what=f"frame of {src.name}")
+        img = Image.open(out).convert("RGB")
+        if size and img.size != size:
+            img = img.resize(size, Image.Resampling.BILINEAR)
+        return np.asarray(img, dtype=np.float64)
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    """Peak signal-to-noise ratio of two same-size RGB frames in dB (inf when identical)."""
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return math.inf if mse == 0 else 10 * math.log10(255.0 ** 2 / mse)

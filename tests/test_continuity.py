@@ -1,0 +1,167 @@
+"""Continuity across cuts and long takes (#11): declared in the shot list, routed to models that
+can start (and end) on a given frame, rendered in dependency order, measured on the finished edit
+(PSNR across the cut), and invalidated by content (editing a shot re-renders the shots that
+continue from it, nothing else)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+
+import pytest
+
+from reelflow.catalog import load_catalog
+from reelflow.errors import ShotListError
+from reelflow.media.frames import extract_last_frame, frame_at, join_segments, psnr
+from reelflow.providers.animatic import render_animatic
+from reelflow.providers.base import GenerationRequest
+from reelflow.routing import RoutingError, plan_shotlist
+from reelflow.shotlist import ShotList, load_shotlist
+
+from .conftest import make_repo
+
+TODAY = dt.date(2026, 11, 24)
+CAT = load_catalog()
+
+
+def spec(*shots, **top) -> ShotList:
+    return ShotList.model_validate({"title": "t", **top, "shots": [
+        {"id": f"s{i + 1}", "prompt": f"shot {i + 1}", "duration": 4, **s} for i, s in enumerate(shots)]})
+
+
+@pytest.mark.parametrize("shots, where, words", [
+    ([{"continues": True}], "shots.0.continues", "no previous shot"),
+    ([{}, {"keyframe": "assets/images/ref.png"}], "shots.1.keyframe", "set continues: true"),
+    ([{}, {"continues": True, "image": "assets/images/ref.png"}], "shots.1.image", "remove image"),
+    ([{"transition": {"type": "crossfade", "seconds": 0.5}}, {"continues": True}], "shots.0.transition",
+     "show both shots at once"),
+])
+def test_continuity_mistakes_are_one_line_at_the_field(tmp_path, shots, where, words):
+    import yaml
+
+    text = yaml.safe_dump({"title": "t", "shots": [
+        {"id": f"s{i + 1}", "prompt": "p", "duration": 4, **s} for i, s in enumerate(shots)]})
+    path = make_repo(tmp_path, text)
+    with pytest.raises(ShotListError) as exc:
+        load_shotlist(path)
+    msg = str(exc.value)
+    assert "cut.yaml:" in msg and words in msg and len(msg.splitlines()) == 1, msg
+
+
+def test_a_continuing_shot_is_a_cut_routed_to_a_model_that_starts_on_a_frame():
+    s = spec({"kind": "environment"}, {"kind": "environment", "continues": True})
+    plan = plan_shotlist(s, CAT, TODAY)
+    second = plan.shots[1]
+    assert second.continuity == "last_frame" and CAT.models[second.model].image_to_video
+    assert CAT.models[second.draft_model].image_to_video  # drafts chain on drafts
+    assert "continues the previous shot from its last frame" in second.reason
+    assert s.transition_after(0).type == "cut"
+
+
+def test_a_requested_model_that_cannot_start_on_a_frame_falls_back_to_a_crossfade():
+    t2v = CAT.models["veo-3.1"].model_copy(update={"id": "text-only", "image_to_video": False})
+    cat = CAT.model_copy(update={"models": {**CAT.models, "text-only": t2v}})
+    plan = plan_shotlist(spec({}, {"continues": True, "model": t2v.id}), cat, TODAY)
+    assert plan.shots[1].continuity == "crossfade" and "continuity dropped" in plan.shots[1].reason
+    from reelflow.edit import Edit
+    from reelflow.shotlist import LoadedShotList
+
+    loaded = LoadedShotList(spec=spec({}, {"continues": True, "model": t2v.id}), path="x.yaml", repo_root=".",
+                            lines={})
+    assert Edit.planned(loaded, plan).timeline.clips[0].join_out.type == "crossfade"
+
+
+def test_a_shared_keyframe_needs_a_model_that_ends_on_a_frame():
+    s = spec({"kind": "environment"}, {"continues": True, "keyframe": "assets/images/ref.png"})
+    plan = plan_shotlist(s, CAT, TODAY)
+    assert CAT.models[plan.shots[0].model].first_last_frame and "end on the next shot's keyframe" in plan.shots[0].reason
+    assert plan.shots[1].continuity == "keyframe" and "both render at once" in plan.shots[1].reason
+
+
+def test_a_long_take_is_planned_as_segments_and_only_the_unreachable_is_an_error():
+    plan = plan_shotlist(spec({"kind": "environment", "duration": 20, "model": "veo-3.1"}), CAT, TODAY)
+    final = plan.shots[0].final
+    assert final.segments == (8, 8, 6) and final.seconds == 22 and final.cost == pytest.approx(22 * final.price_per_second)
+    assert "long take: 3 segments (8+8+6s)" in plan.shots[0].reason
+    small = CAT.model_copy(update={"models": {k: m for k, m in CAT.models.items()
+                                              if k in ("veo-3.1", "veo-3.1-fast", "veo-3.1-lite")}})
+    with pytest.raises(RoutingError) as exc:
+        plan_shotlist(spec({"kind": "environment", "duration": 60}), small, TODAY)
+    (loc, msg), = exc.value.problems
+    assert loc == ("shots", 0, "duration") and "longest possible: 48s" in msg, msg
+
+
+def _req(shot_id, **kw) -> GenerationRequest:
+    return GenerationRequest(**{"shot_id": shot_id, "prompt": f"{shot_id} on the pier at dawn", "kind": "environment",
+                                "camera": "slow push in", "model": "veo-3.1", "tier": "final", "seed": 1, "seconds": 2,
+                                "width": 640, "height": 360, "fps": 24, "aspect": "16:9", "audio": True, **kw})
+
+
+def test_the_animatic_starts_and_ends_on_the_frames_it_is_given(tmp_path):
+    render_animatic(_req("a"), tmp_path / "a.mp4")
+    extract_last_frame(tmp_path / "a.mp4", tmp_path / "a.png")
+    render_animatic(_req("z", prompt="night market neon"), tmp_path / "z.mp4")
+    extract_last_frame(tmp_path / "z.mp4", tmp_path / "z.png")
+    meta = render_animatic(_req("b", prompt="a storm at sea", image_path=str(tmp_path / "a.png"),
+                                last_frame_path=str(tmp_path / "z.png")), tmp_path / "b.mp4")
+    a_last, b_first, b_last = (frame_at(tmp_path / "a.mp4", -1), frame_at(tmp_path / "b.mp4", 0),
+                               frame_at(tmp_path / "b.mp4", -1))
+    assert psnr(a_last, b_first) > 35  # the cut is continuous
+    assert psnr(frame_at(tmp_path / "z.mp4", -1), b_last) > 35  # and it ends on the keyframe
+    assert psnr(a_last, frame_at(tmp_path / "a.mp4", 0)) < 25  # (the shot itself moves)
+    assert "starts on its first frame and ends on its last frame" in meta["notes"]
+
+
+def test_segments_join_without_the_repeated_frame(tmp_path):
+    from reelflow.media.ffmpeg import probe
+
+    render_animatic(_req("a"), tmp_path / "1.mp4")
+    extract_last_frame(tmp_path / "1.mp4", tmp_path / "1.png")
+    render_animatic(_req("a", image_path=str(tmp_path / "1.png")), tmp_path / "2.mp4")
+    join_segments([tmp_path / "1.mp4", tmp_path / "2.mp4"], tmp_path / "j.mp4", 24)
+    info = probe(tmp_path / "j.mp4")
+    assert info.frames == 48 + 48 - 1 and info.has_audio
+    # the frame after the join is the second segment's second frame, not its first (repeated) one
+    assert psnr(frame_at(tmp_path / "j.mp4", 48), frame_at(tmp_path / "2.mp4", 1)) > 40
+    assert psnr(frame_at(tmp_path / "j.mp4", 47), frame_at(tmp_path / "1.mp4", -1)) > 40
+
+
+CHAIN = """\
+title: Chain
+output: {{resolution: 720p, fps: 24}}
+defaults: {{transition: {{type: crossfade, seconds: 0.5}}}}
+shots:
+  - {{id: one, prompt: A harbor at dawn, duration: 2, kind: environment}}
+  - {{id: two, prompt: "{two}", duration: 2, kind: environment, camera: pan right}}
+  - {{id: three, prompt: The walk continues along the quay, duration: 2, kind: environment, continues: true}}
+  - {{id: four, prompt: Gulls over the water, duration: 2, kind: environment}}
+  - {{id: long, prompt: The long empty pier, duration: 10, kind: environment, model: veo-3.1, camera: slow push in}}
+"""
+
+
+def test_a_continuous_cut_is_continuous_in_the_edit_and_editing_a_shot_re_renders_its_followers(
+        prefect_harness, counting_provider, tmp_path):
+    from reelflow.flows.render import render_shotlist
+
+    path = make_repo(tmp_path / "repo", CHAIN.format(two="Ada walks along the quay"))
+    out, store = tmp_path / "out", tmp_path / "store"
+    render_shotlist(str(path), out_dir=str(out), store_dir=str(store), approval="all", today=TODAY)
+    m = json.loads((out / "cut.manifest.json").read_text())
+    # the long take: veo-3.1 allows 8 s; 8 + 4 s segments (the second from the first's last frame)
+    assert sorted(counting_provider.submits).count("final:long") == 2
+    long_final = next(s for s in m["shots"] if s["id"] == "long")["final"]
+    assert any("long take: 2 segments joined" in n for n in long_final["notes"])
+    # the cut into 'three' is continuous in the finished edit (after upscale and conform)
+    edit = out / "cut.mp4"
+    starts = {s["id"]: s["timeline"]["start_frame"] for s in m["shots"]}
+    before, after = frame_at(edit, starts["three"] - 1), frame_at(edit, starts["three"])
+    across = psnr(before, after)
+    ordinary = psnr(frame_at(edit, starts["four"] - 8), frame_at(edit, starts["four"] + 8))
+    assert across > 30 and ordinary < across - 8, (across, ordinary)
+
+    # edit shot two: it and the shot continuing from it are rendered again (draft + final), no other
+    counting_provider.submits.clear()
+    path.write_text(CHAIN.format(two="Ada runs along the quay"))
+    render_shotlist(str(path), out_dir=str(out), store_dir=str(store), approval="all", today=TODAY)
+    assert sorted(counting_provider.submits) == ["draft:three", "draft:two", "final:three", "final:two"]
