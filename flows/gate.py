@@ -49,10 +49,11 @@ def review(run: RenderRun, edit: Edit, proto: Finished, *, timeout: int, mode: s
         answer = wait_for_review(form, timeout, mode)
         logger.info("review round %d by %s: %s", round_no, answer.reviewer or "someone",
                     answer.model_dump(exclude={"reviewer"}))
-        problems = problems_in(answer, edit.ids, models)
+        problems = problems_in(answer, edit.ids, models, {s.id: len(s.plan.options) or 1 for s in edit.shots})
         if problems:
             logger.warning("review round %d not used: %s", round_no, "; ".join(problems))
             continue
+        edit = edit.choose({i: k - 1 for i, k in answer.takes.items()})  # the finals render from these takes
         redo = {*answer.reject, *answer.prompts, *answer.models}
         if answer.approve_all or not redo:
             return Reviewed(run, edit.approve(edit.ids if answer.approve_all else answer.approve)), proto

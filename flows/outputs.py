@@ -7,7 +7,7 @@ from pathlib import Path
 
 from reelflow import providers
 from reelflow.assets import Links, asset_store_from_env
-from reelflow.deliver.contact import contact_sheet
+from reelflow.deliver.contact import contact_sheet, takes_sheet
 from reelflow.generate import ClipResult
 from reelflow.media.previews import jpeg_bytes, proxy_clip
 from reelflow.store import Store, temp_prefix
@@ -54,14 +54,24 @@ def review_page(run, edit, proto_path: Path, round_no: int, changed: dict[str, s
     contact_sheet(proto_path, edit.timeline, [(i, draft_by(drafts[i].clip)) for i in edit.ids], sheet)
     rows = []
     for s in edit.shots:
-        clip, sp = drafts[s.id].clip, s.plan
+        clip, (final, _) = drafts[s.id].clip, s.final_from
+        model = final.model
         rows.append(ShotReview(
-            shot_id=s.id, prompt=s.shot.prompt, draft_by=draft_by(clip), final_model=sp.model,
-            final_cost=billable(sp.model, sp.final.cost, run.cat, run.today), list_price=sp.final.cost,
-            changed=changed.get(s.id, "unchanged"), preview=clip_preview(links, run.store, clip)))
+            shot_id=s.id, prompt=s.shot.prompt, draft_by=draft_by(clip), final_model=model,
+            final_cost=billable(model, final.cost, run.cat, run.today), list_price=final.cost,
+            changed=changed.get(s.id, "unchanged"), preview=clip_preview(links, run.store, clip),
+            takes=[(o.label + (" (chosen)" if k == s.chosen else ""), clip_preview(links, run.store, t.clip))
+                   for k, (o, t) in enumerate(zip(s.plan.options, s.options))]))
+    takes = None
+    if any(s.options for s in edit.shots):  # a row per shot with takes, side by side
+        png = run.out / f"{edit.stem}.takes.png"
+        takes_sheet([(s.id, [(f"take {k + 1}: {t.clip.model}", run.store.file(t.clip.path))
+                             for k, t in enumerate(s.options)]) for s in edit.shots if s.options], png)
+        takes = image_href(links, png)
     return ReviewPage(title=edit.title, round_no=round_no, shots=rows,
                       prototype_href=links.href(proto_path), prototype_path=str(proto_path),
-                      contact_sheet=image_href(links, sheet), spent=round(edit.spent_usd(), 2), problems=problems)
+                      contact_sheet=image_href(links, sheet), spent=round(edit.spent_usd(), 2), problems=problems,
+                      takes_sheet=takes)
 
 
 def publish_outputs(run, manifest: dict, edit) -> dict:

@@ -26,6 +26,7 @@ from reelflow.flows.tiers import RenderRun, render_tier
 from reelflow.limits import ensure_provider_limits
 from reelflow.manifest import build_manifest
 from reelflow.store import Store, sweep_partials, write_json_atomic
+from reelflow.takes import parse_picks
 from reelflow.tasks.generation import load, route
 
 Approval = Literal["all", "prototype-only", "listed", "review"]
@@ -35,7 +36,8 @@ Approval = Literal["all", "prototype-only", "listed", "review"]
 def render_shotlist(shotlist: str, out_dir: str | None = None, approval: Approval = "all",
                     approve: list[str] | None = None, store_dir: str | None = None,
                     catalog: str | None = None, today: dt.date | None = None,
-                    review_timeout: int = 3600, review_mode: Literal["pause", "suspend"] = "pause") -> dict:
+                    review_timeout: int = 3600, review_mode: Literal["pause", "suspend"] = "pause",
+                    takes: dict[str, int] | None = None) -> dict:
     """Render a shot list into ``<out>/<stem>.mp4`` plus ``<stem>.manifest.json``.
 
     out_dir / store_dir default to REELFLOW_OUT / REELFLOW_STORE (then ./out and <repo>/.reelflow);
@@ -43,9 +45,10 @@ def render_shotlist(shotlist: str, out_dir: str | None = None, approval: Approva
     approval: ``all`` renders every final; ``prototype-only`` stops after the prototype edit;
     ``listed`` renders finals only for the shot ids in ``approve`` (others stay drafts);
     ``review`` pauses for a person's decision in the Prefect UI (see flows/review.py).
+    takes: {shot id: take number (1-based)} for shots with several takes; the final renders from it.
     """
     run = start(shotlist, out_dir, store_dir, catalog, today or dt.date.today(), approval)
-    edit = Edit.planned(run.loaded, run.plan)
+    edit = Edit.planned(run.loaded, run.plan).choose(parse_picks(takes, run.plan))
     if approval == "listed" and set(approve or []) - set(edit.ids):
         raise InputError(f"--approve names unknown shots: {', '.join(sorted(set(approve or []) - set(edit.ids)))}")
     edit = render_tier(run, edit, "draft", edit.ids)

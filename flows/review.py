@@ -24,6 +24,7 @@ class ReviewInput(RunInput):
     reject: list[str] = Field(default_factory=list, description="Shot ids to prototype again (a new take)")
     prompts: dict[str, str] = Field(default_factory=dict, description="shot id -> replacement prompt")
     models: dict[str, str] = Field(default_factory=dict, description="shot id -> replacement model id")
+    takes: dict[str, int] = Field(default_factory=dict, description="shot id -> take number to render the final from")
     reviewer: str = Field("", description="Who reviewed")
 
 
@@ -38,15 +39,23 @@ def review_form(shot_ids: list[str], model_ids: list[str]) -> type[ReviewInput]:
         reject=(list[shot], Field(default_factory=list, description="Shot ids to prototype again (a new take)")),
         prompts=(dict[shot, str], Field(default_factory=dict, description="shot id -> replacement prompt")),
         models=(dict[shot, model], Field(default_factory=dict, description="shot id -> replacement model id")),
+        takes=(dict[shot, int], Field(default_factory=dict, description="shot id -> take number (1, 2, ...) to "
+                                                                        "render the final from")),
     )
 
 
-def problems_in(answer: ReviewInput, shot_ids: list[str], model_ids: list[str]) -> list[str]:
-    """Why a submitted form cannot be acted on (empty list: it can)."""
+def problems_in(answer: ReviewInput, shot_ids: list[str], model_ids: list[str],
+                takes: dict[str, int] | None = None) -> list[str]:
+    """Why a submitted form cannot be acted on (empty list: it can). ``takes``: how many takes
+    each shot has."""
     known = set(shot_ids)
     problems = []
+    for shot_id, k in answer.takes.items():
+        have = (takes or {}).get(shot_id, 1)
+        if shot_id in known and not 1 <= k <= have:
+            problems.append(f"takes: shot '{shot_id}' has {have} take(s); {k} is not one of them")
     for what, ids in (("approve", answer.approve), ("reject", answer.reject),
-                      ("prompts", list(answer.prompts)), ("models", list(answer.models))):
+                      ("prompts", list(answer.prompts)), ("models", list(answer.models)), ("takes", list(answer.takes))):
         bad = [i for i in ids if i not in known]
         if bad:
             problems.append(f"{what}: unknown shot id {', '.join(map(repr, bad))} (shots: {', '.join(shot_ids)})")
@@ -78,6 +87,7 @@ class ShotReview:
     list_price: float = 0.0  # the intended model's price (what it costs once its key is set)
     changed: str = "first round"
     preview: str | None = None  # href: data: URI or http(s) URL
+    takes: list[tuple[str, str | None]] = field(default_factory=list)  # (label, preview href) per take
 
 
 @dataclass
@@ -90,6 +100,7 @@ class ReviewPage:
     contact_sheet: str | None = None  # href
     spent: float = 0.0
     problems: list[str] = field(default_factory=list)
+    takes_sheet: str | None = None  # href: a row per shot with several takes
 
     @property
     def approve_all_cost(self) -> float:
@@ -108,17 +119,24 @@ class ReviewPage:
             lines += [f"Prototype edit: `{self.prototype_path}`", ""]
         if self.contact_sheet:
             lines += [f"![prototype contact sheet]({self.contact_sheet})", ""]
+        if self.takes_sheet:
+            lines += ["Takes to choose from (pick one per shot with **takes**):", "",
+                      f"![takes side by side]({self.takes_sheet})", ""]
         lines += ["| shot | preview | final $ | draft rendered by | final model | changed | prompt |",
                   "|---|---|---|---|---|---|---|"]
         for s in self.shots:
             preview = (f'<video src="{s.preview}" width="192" controls muted loop playsinline></video>'
                        if s.preview else "")
+            if s.takes:
+                preview = "<br>".join(f'{label}<br><video src="{href}" width="192" controls muted loop playsinline>'
+                                      f'</video>' for label, href in s.takes if href)
             cost = f"{s.final_cost:.2f}" + (f" (list {s.list_price:.2f})" if s.list_price != s.final_cost else "")
             lines.append(f"| {s.shot_id} | {preview} | {cost} | {s.draft_by} | {s.final_model} | "
                          f"{s.changed} | {_cell(s.prompt, 90)} |")
         lines += ["", "Resume the run with the form: **approve_all**, or list shots to **approve** (the others "
                       "keep their drafts) or **reject** (a new take), or give a new **prompt** or **model** for "
-                      "a shot (it is prototyped again and you review again)."]
+                      "a shot (it is prototyped again and you review again); for a shot with several takes, pick the "
+                      "**takes** number its final renders from."]
         return "\n".join(lines)
 
     def publish(self, key: str) -> None:

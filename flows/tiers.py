@@ -75,9 +75,10 @@ class RenderRun:
         return Frame(path=str(path), sha256=sha256_file(path))
 
     def job(self, shot_id: str, spec: RenderSpec, notes: tuple[str, ...] = (), ends: Ends = Ends(),
-            seconds: int | None = None) -> ClipJob:
+            seconds: int | None = None, seed: int | None = None) -> ClipJob:
         """Planning resolves the route (real provider or the animatic standing in) once, here.
-        ``ends``: frames to start and end on; ``seconds``: one segment of a long take."""
+        ``ends``: frames to start and end on; ``seconds``: one segment of a long take; ``seed``:
+        a take's own seed."""
         res = providers.resolve_route(spec.model, self.cat, self.today)
         shot = next(s for s in self.loaded.spec.shots if s.id == shot_id)
         request = build_request(self.loaded, shot, spec, res.route_model, res.params)
@@ -88,6 +89,8 @@ class RenderRun:
             update.update(last_frame_path=self.frame_file(ends.last), last_frame_sha256=ends.last.sha256)
         if seconds:
             update["seconds"] = seconds
+        if seed is not None:
+            update["seed"] = seed
         request = request.model_copy(update=update)
         cost = round(request.seconds * spec.price_per_second, 4)
         return ClipJob(request=request,
@@ -97,28 +100,27 @@ class RenderRun:
 
 
 def render_tier(run: RenderRun, edit: Edit, tier: str, shot_ids: list[str]) -> Edit:
-    """The edit with a take of ``tier`` for each listed shot."""
+    """The edit with a take of ``tier`` for each listed shot (every take, for shots with several)."""
     takes = run_coro_as_sync(_render_all(run, edit, tier, [i for i in edit.ids if i in set(shot_ids)]))
-    return edit.with_takes(tier, takes)
+    options = {i: t for i, t in takes.items() if isinstance(t, tuple)}
+    return edit.with_takes(tier, {i: t for i, t in takes.items() if i not in options}).with_options(options)
 
 
-async def _render_all(run: RenderRun, edit: Edit, tier: str, shot_ids: list[str]) -> dict[str, Take]:
+async def _render_all(run: RenderRun, edit: Edit, tier: str, shot_ids: list[str]) -> dict[str, Take | tuple]:
     """Every shot at once; a shot continuing another's last frame waits for that take."""
-    done: dict[str, Take] = {}
+    done: dict[str, Take | tuple] = {}
     ready = {i: asyncio.get_running_loop().create_future() for i in shot_ids}
 
     async def one(shot_id: str) -> None:
-        sp = run.plan.for_shot(shot_id)
+        here = edit.shot(shot_id)
         ends = await _ends(run, edit, tier, shot_id, ready)
-        try:
-            take = await _render_shot(run, shot_id, sp.draft if tier == "draft" else sp.final, ends)
-        except (AuthError, JobPendingError):
-            # a missing or refused key stops the run (the message names the variable); a paid
-            # job still pending is resumed by the next run, never replaced by another model
-            raise
-        except (ProviderError, MediaError) as exc:
-            take = await _fallback(run, shot_id, tier, exc, ends)
-        done[shot_id] = take
+        if tier == "draft" and here.plan.options:  # every take, side by side
+            done[shot_id] = tuple(await asyncio.gather(*(
+                _take(run, shot_id, tier, o.draft, ends, o.seed) for o in here.plan.options)))
+            take = done[shot_id][min(here.chosen, len(done[shot_id]) - 1)]
+        else:
+            spec, seed = (here.plan.draft, None) if tier == "draft" else here.final_from
+            take = done[shot_id] = await _take(run, shot_id, tier, spec, ends, seed)
         ready[shot_id].set_result(take)
         emit(f"{tier} renders", shot_id, len(done), len(shot_ids))
         run.progress.step(tier, shot_id)
@@ -161,15 +163,28 @@ async def _ends(run: RenderRun, edit: Edit, tier: str, shot_id: str, ready: dict
     return Ends(first, last)
 
 
-async def _render_shot(run: RenderRun, shot_id: str, spec: RenderSpec, ends: Ends, notes: tuple = ()) -> Take:
+async def _take(run: RenderRun, shot_id: str, tier: str, spec: RenderSpec, ends: Ends, seed: int | None) -> Take:
+    try:
+        return await _render_shot(run, shot_id, spec, ends, seed=seed)
+    except (AuthError, JobPendingError):
+        # a missing or refused key stops the run (the message names the variable); a paid
+        # job still pending is resumed by the next run, never replaced by another model
+        raise
+    except (ProviderError, MediaError) as exc:
+        return await _fallback(run, shot_id, tier, exc, ends)
+
+
+async def _render_shot(run: RenderRun, shot_id: str, spec: RenderSpec, ends: Ends, notes: tuple = (),
+                       seed: int | None = None) -> Take:
     """One clip, or a long take: segments one after another, each starting on the last frame of
     the one before, joined into one clip of the shot."""
     if not spec.segments:
-        return await _generate(run, run.job(shot_id, spec, notes, ends))
+        return await _generate(run, run.job(shot_id, spec, notes, ends, seed=seed),
+                               f"{spec.tier}-{shot_id}" + (f"-seed{seed}" if seed is not None else ""))
     takes, clips, first = [], [], ends.first
     for k, seconds in enumerate(spec.segments):
         final_part = k == len(spec.segments) - 1
-        job = run.job(shot_id, spec, notes, Ends(first, ends.last if final_part else None), seconds)
+        job = run.job(shot_id, spec, notes, Ends(first, ends.last if final_part else None), seconds, seed)
         takes.append(await _generate(run, job, f"{spec.tier}-{shot_id}-{k + 1}"))
         clips.append(takes[-1].clip)
         if not final_part:

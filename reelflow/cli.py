@@ -234,6 +234,7 @@ def render(path: Path,
            approve_all: bool = typer.Option(False, "--approve-all", help="Approve every prototype (unattended)."),
            prototype_only: bool = typer.Option(False, "--prototype-only", help="Stop after the prototype edit."),
            approve: list[str] = typer.Option([], "--approve", help="Approve one shot id (repeatable)."),
+           take: list[str] = typer.Option([], "--take", help="SHOT=N: render the final from take N (repeatable)."),
            store: Optional[str] = typer.Option(None, help="Asset store / cache folder (default <repo>/.reelflow)."),
            catalog: Optional[str] = typer.Option(None, help="Catalog overlay YAML."),
            date: Optional[str] = typer.Option(None, help="Evaluate model lifecycles on this date.")):
@@ -251,13 +252,16 @@ def render(path: Path,
         if unknown:
             raise InputError(f"--approve names no shot of {path}: {', '.join(unknown)} "
                              f"(shots: {', '.join(s.id for s in loaded.spec.shots)})")
+        from .takes import parse_picks
+
+        picks = {k: v + 1 for k, v in parse_picks(take, pl).items()}
         from .config import output_dir, store_dir, writable_dir
 
         out_dir = writable_dir(output_dir(str(out_dir) if out_dir else None), "--out")
         writable_dir(store_dir(store, loaded.repo_root), "--store")
     except ReelflowError as exc:
         raise _fail(exc) from None
-    billable = sum(sp.final.cost + sp.draft.cost for sp in pl.shots
+    billable = sum(sp.cost for sp in pl.shots
                    if providers.resolve_route(sp.model, cat, today).route != "animatic")
     if pl.budget_usd is not None and billable > pl.budget_usd:
         _say(f"error: estimated cost ${billable:.2f} exceeds budget_usd ${pl.budget_usd:g}; see `reelflow plan {path}`")
@@ -270,7 +274,8 @@ def render(path: Path,
         mode = "prototype-only"
     try:
         params = {"shotlist": str(path), "out_dir": str(out_dir) if out_dir else None, "approval": mode,
-                  "approve": approve or None, "store_dir": store, "catalog": catalog, "today": today}
+                  "approve": approve or None, "store_dir": store, "catalog": catalog, "today": today,
+                  "takes": picks or None}
         manifest = _run_flow(params)
         if mode == "prototype-only" and not prototype_only:
             manifest = _ask_for_approval(manifest, out_dir, params)

@@ -15,7 +15,7 @@ from typing import Callable, Mapping
 
 from .dialogue import PlacedLine, caption_spans, place_lines
 from .generate import ClipResult
-from .routing import Plan, ShotPlan
+from .routing import Plan, RenderSpec, ShotPlan
 from .shotlist import LoadedShotList, Shot
 from .timeline import Timeline, TimelineClip, build_timeline
 
@@ -40,10 +40,20 @@ class EditShot:
     plan: ShotPlan
     place: TimelineClip
     takes: Mapping[str, Take] = field(default_factory=dict)
+    options: tuple[Take, ...] = ()  # every draft take when the shot has several (plan.options)
+    chosen: int = 0  # the option the final renders from (0-based)
 
     @property
     def id(self) -> str:
         return self.shot.id
+
+    @property
+    def final_from(self) -> tuple[RenderSpec, int | None]:
+        """What the final renders: the chosen take's final spec and seed (None: the shot's own)."""
+        if not self.plan.options:
+            return self.plan.final, None
+        option = self.plan.options[self.chosen]
+        return option.final, option.seed
 
     @property
     def take(self) -> Take | None:
@@ -91,6 +101,24 @@ class Edit:
                       for s in self.shots)
         return replace(self, shots=shots)
 
+    def with_options(self, options: Mapping[str, tuple[Take, ...]]) -> "Edit":
+        """Shots' draft takes to choose from; the chosen one is the shot's draft."""
+        shots = tuple(replace(s, options=tuple(options[s.id]),
+                              takes={**s.takes, "draft": options[s.id][min(s.chosen, len(options[s.id]) - 1)]})
+                      if s.id in options else s for s in self.shots)
+        return replace(self, shots=shots)
+
+    def choose(self, picks: Mapping[str, int]) -> "Edit":
+        """Pick a take per shot (0-based); the final renders from it, the prototype shows it."""
+        shots = []
+        for s in self.shots:
+            if s.id in picks and s.plan.options:
+                k = picks[s.id]
+                takes = {**s.takes, "draft": s.options[k]} if s.options else s.takes
+                s = replace(s, chosen=k, takes=takes)
+            shots.append(s)
+        return replace(self, shots=tuple(shots))
+
     def without(self, tier: str) -> "Edit":
         return replace(self, shots=tuple(replace(s, takes={t: k for t, k in s.takes.items() if t != tier})
                                          for s in self.shots))
@@ -119,11 +147,14 @@ class Edit:
         return [t.clip for t in picked]
 
     def spent_usd(self) -> float:
-        return round(sum(t.billed_usd for s in self.shots for t in s.takes.values()), 4)
+        paid = [t for s in self.shots for tier, t in s.takes.items() if not (tier == "draft" and s.options)]
+        paid += [t for s in self.shots for t in s.options]
+        return round(sum(t.billed_usd for t in paid), 4)
 
     def replan(self, loaded: LoadedShotList, plan: Plan, redo: set[str]) -> "Edit":
         """A revised shot list and plan: shots in ``redo`` lose their takes, others keep them."""
         fresh = Edit.planned(loaded, plan)
-        kept = {s.id: s.takes for s in self.shots if s.id not in redo}
-        return replace(fresh, shots=tuple(replace(s, takes=kept.get(s.id, {})) for s in fresh.shots),
-                       approved=self.approved)
+        kept = {s.id: s for s in self.shots if s.id not in redo}
+        return replace(fresh, shots=tuple(replace(s, takes=kept[s.id].takes, options=kept[s.id].options,
+                                                  chosen=kept[s.id].chosen) if s.id in kept else s
+                                          for s in fresh.shots), approved=self.approved)

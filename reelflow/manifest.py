@@ -58,6 +58,8 @@ class ShotEntry(BaseModel):
     timeline: dict[str, Any]
     continuity: str | None = None  # how the cut into this shot is continuous (last_frame, keyframe, crossfade)
     segments: list[int] = []  # a long take's final segments (seconds)
+    takes: list[dict[str, Any]] = []  # draft takes to choose from: label, model, seed, clip; one is chosen
+    chosen_take: int | None = None  # 1-based: the take the final renders from
     estimated_cost_usd: dict[str, float]
     draft: ClipEntry | None = None
     final: ClipEntry | None = None
@@ -71,17 +73,23 @@ class ShotEntry(BaseModel):
 def shot_entry(s: EditShot, fps: float) -> ShotEntry:
     sp, place = s.plan, s.place
     entry = ShotEntry(
-        id=s.id, kind=s.shot.kind.value, prompt=s.shot.prompt, seed=s.shot.effective_seed,
-        requested_model=sp.requested, preferred_model=sp.preferred, intended_model=sp.model,
+        id=s.id, kind=s.shot.kind.value, prompt=s.shot.prompt,
+        seed=sp.options[s.chosen].seed if sp.options else s.shot.effective_seed,
+        requested_model=sp.requested, preferred_model=sp.preferred,
+        intended_model=sp.options[s.chosen].model if sp.options else sp.model,
         draft_model=sp.draft_model, reason=sp.reason, fallbacks=sp.fallbacks, approved=False,
         timeline={"start": round(place.start / fps, 4), "duration": round(place.frames / fps, 4),
                   "start_frame": place.start, "frames": place.frames,
                   "transition_out": place.join_out.type if place.join_out else None,
                   "transition_out_frames": place.join_out.frames if place.join_out else 0},
-        estimated_cost_usd={"draft": sp.draft.cost, "final": sp.final.cost},
-        continuity=sp.continuity, segments=list(sp.final.segments),
+        estimated_cost_usd={"draft": sp.draft_cost, "final": s.final_from[0].cost},
+        continuity=sp.continuity, segments=list(s.final_from[0].segments),
+        takes=[{"take": k + 1, "label": o.label, "model": o.model, "seed": o.seed, "draft_model": o.draft.model,
+                "clip_sha256": s.options[k].clip.sha256 if k < len(s.options) else None,
+                "chosen": k == s.chosen} for k, o in enumerate(sp.options)],
+        chosen_take=s.chosen + 1 if sp.options else None,
         draft=clip_entry(s.takes["draft"], sp.draft.cost) if "draft" in s.takes else None,
-        final=clip_entry(s.takes["final"], sp.final.cost) if "final" in s.takes else None,
+        final=clip_entry(s.takes["final"], s.final_from[0].cost) if "final" in s.takes else None,
     )
     used = entry.final or entry.draft
     if used:

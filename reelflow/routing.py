@@ -63,10 +63,16 @@ class ShotPlan(BaseModel):
     draft: RenderSpec
     continuity: Continuity | None = None
     """How the cut into this shot is continuous (None: an ordinary cut or transition)."""
+    options: list["TakeOption"] = []
+    """Draft takes to choose from (seeds, compared models); empty for a shot with one take."""
+
+    @property
+    def draft_cost(self) -> float:
+        return round(sum(o.draft.cost for o in self.options), 4) if self.options else self.draft.cost
 
     @property
     def cost(self) -> float:
-        return round(self.final.cost + self.draft.cost, 4)
+        return round(self.final.cost + self.draft_cost, 4)
 
 
 class Plan(BaseModel):
@@ -78,7 +84,7 @@ class Plan(BaseModel):
 
     @property
     def draft_cost(self) -> float:
-        return round(sum(s.draft.cost for s in self.shots), 2)
+        return round(sum(s.draft_cost for s in self.shots), 2)
 
     @property
     def final_cost(self) -> float:
@@ -413,7 +419,15 @@ def plan_shotlist(spec: ShotList, catalog: Catalog, today: dt.date | None = None
     notes: list[str] = []
     if spec.budget_usd is not None:
         plans, notes = _fit_budget(plans, spec, catalog, today, spec.budget_usd)
-    return Plan(shots=_joined(plans, spec, catalog), budget_usd=spec.budget_usd, notes=notes)
+    plans = _joined(plans, spec, catalog)
+    for i, shot in enumerate(spec.shots):  # takes after the budget: each take is the model as routed
+        try:
+            plans[i] = plans[i].model_copy(update={"options": take_options(shot, i, spec, catalog, today, plans[i])})
+        except RoutingError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise RoutingError(problems)
+    return Plan(shots=plans, budget_usd=spec.budget_usd, notes=notes)
 
 
 def _joined(plans: list[ShotPlan], spec: ShotList, catalog: Catalog) -> list[ShotPlan]:
@@ -425,3 +439,8 @@ def _joined(plans: list[ShotPlan], spec: ShotList, catalog: Catalog) -> list[Sho
         if how:
             out[i] = p.model_copy(update={"continuity": how, "reason": p.reason + note})
     return out
+
+
+from .takes import TakeOption, take_options  # noqa: E402 - takes build on RenderSpec and spec_pair
+
+ShotPlan.model_rebuild()

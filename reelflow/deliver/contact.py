@@ -63,3 +63,36 @@ class ContactSheet:
         labels = [(s.id, f"{s.plan.model} ({s.take.clip.tier}, {s.take.clip.provider})") for s in given.edit.shots]
         contact_sheet(given.edit_path, given.edit.timeline, labels, dest)
         return []
+
+
+def takes_sheet(rows: list[tuple[str, list[tuple[str, Path]]]], dest: Path, tile_width: int = 320) -> tuple[int, int]:
+    """The takes to choose from: a row per shot, a labelled middle frame per take (side by side)."""
+    from ..media.ffmpeg import probe
+
+    grid: list[list[tuple[str, Image.Image]]] = []
+    with tempfile.TemporaryDirectory(prefix="reelflow-takes-") as tmp:
+        for r, (_, takes) in enumerate(rows):
+            row = []
+            for c, (label, clip) in enumerate(takes):
+                out = Path(tmp) / f"{r}-{c}.png"
+                middle = (probe(clip, count_frames=False).duration or 0) / 2
+                run_ffmpeg(["-ss", f"{middle:.3f}", "-i", str(clip), "-frames:v", "1", "-vf", f"scale={tile_width}:-2",
+                            str(out)], what=f"takes sheet frame of {clip.name}")
+                row.append((label, Image.open(out).convert("RGB")))
+            grid.append(row)
+    tw, th = grid[0][0][1].size
+    label_h, pad, head = max(28, tw // 10), 8, 140
+    cols = max(len(row) for row in grid)
+    sheet = Image.new("RGB", (head + cols * (tw + pad) + pad, len(grid) * (th + label_h + pad) + pad), (24, 24, 28))
+    draw = ImageDraw.Draw(sheet)
+    big, small = _font(max(12, label_h // 2)), _font(max(10, label_h // 3))
+    for r, ((shot_id, _), row) in enumerate(zip(rows, grid)):
+        y = pad + r * (th + label_h + pad)
+        draw.text((pad, y + th // 2 - label_h // 2), shot_id, font=big, fill=(255, 255, 255))
+        for c, (label, tile) in enumerate(row):
+            x = head + c * (tw + pad)
+            sheet.paste(tile.resize((tw, th)), (x, y))
+            draw.text((x + 4, y + th + 2), label, font=small, fill=(190, 190, 200))
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(dest)
+    return sheet.size

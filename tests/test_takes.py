@@ -1,0 +1,111 @@
+"""Takes to choose from (#11): `takes: N` drafts a shot at N seeds, `compare: [...]` drafts other
+models side by side; the review (or --take) picks one; the final renders from the chosen take's
+model and seed, and the manifest says which."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import threading
+import time
+
+import pytest
+
+from reelflow.catalog import load_catalog
+from reelflow.errors import InputError, ShotListError
+from reelflow.routing import plan_shotlist
+from reelflow.shotlist import ShotList, load_shotlist
+from reelflow.takes import parse_picks
+
+from .conftest import make_repo
+from .test_review import _artifacts, _latest, wait_paused
+
+TODAY = dt.date(2026, 11, 24)
+CAT = load_catalog()
+
+CUT = """\
+title: Takes
+output: {resolution: 720p, fps: 24, deliverables: [contact_sheet]}
+shots:
+  - {id: harbor, prompt: Harbor at dawn, duration: 1.5, kind: environment, takes: 2, compare: [kling-3.0]}
+  - {id: tin, prompt: Sardine tin on a crate, duration: 1.5, kind: product}
+"""
+
+
+def test_takes_and_compared_models_are_planned_with_their_costs():
+    s = ShotList.model_validate({"title": "t", "shots": [
+        {"id": "a", "prompt": "harbor", "duration": 4, "kind": "environment", "takes": 2, "compare": ["kling-3.0"]}]})
+    sp = plan_shotlist(s, CAT, TODAY).shots[0]
+    assert [o.model for o in sp.options] == [sp.model, sp.model, "kling-3.0"]
+    assert len({o.seed for o in sp.options[:2]}) == 2 and sp.options[2].seed == sp.options[0].seed
+    assert sp.draft_cost == pytest.approx(sum(o.draft.cost for o in sp.options))
+    assert sp.cost == pytest.approx(sp.final.cost + sp.draft_cost)
+    assert parse_picks(["a=3"], plan_shotlist(s, CAT, TODAY)) == {"a": 2}
+    for bad, words in ((["a=4"], "has 3 take(s)"), (["b=1"], "names no shot"), (["a=x"], "a number from 1 to 3")):
+        with pytest.raises(InputError, match=words.replace("(", r"\(").replace(")", r"\)")):
+            parse_picks(bad, plan_shotlist(s, CAT, TODAY))
+
+
+def test_an_unknown_compared_model_is_one_line_at_its_place(tmp_path):
+    path = make_repo(tmp_path, CUT.replace("compare: [kling-3.0]", "compare: [kling-9]"))
+    from reelflow.validate import check_shotlist
+
+    with pytest.raises(ShotListError) as exc:
+        check_shotlist(path, CAT, TODAY)
+    msg = str(exc.value)
+    assert "cut.yaml:4" in msg and "compare: 'kling-9' is not a final model" in msg, msg
+    assert load_shotlist(path).spec.shots[0].compare == ["kling-9"]  # the schema itself accepts any id
+
+
+def test_the_review_picks_a_take_and_the_final_renders_from_it(prefect_harness, tmp_path, counting_provider):
+    from prefect.flow_runs import resume_flow_run
+
+    from reelflow.flows.render import render_shotlist
+    from reelflow.media.frames import frame_at, psnr
+
+    path = make_repo(tmp_path, CUT, name="takes.yaml", music=False)
+    box: dict = {}
+
+    def run():
+        try:
+            box["manifest"] = render_shotlist(str(path), out_dir=str(tmp_path / "out"), approval="review",
+                                              store_dir=str(tmp_path / "store"), review_timeout=120, today=TODAY)
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertions below
+            box["error"] = exc
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    rid = wait_paused("takes-")
+    drafts = sorted(s for s in counting_provider.submits if s.startswith("draft:"))
+    assert drafts == ["draft:harbor"] * 3 + ["draft:tin"]
+    review = _latest(asyncio.run(_artifacts(rid)), "takes-review")
+    assert "Takes to choose from" in review and review.count("data:image/jpeg;base64,") == 2  # contact + takes
+    assert "take 3 (kling-3.0" in review and review.count('<video src="data:video/mp4;base64,') == 3 + 1
+    assert "file://" not in review
+    sheet = tmp_path / "out" / "takes.takes.png"
+    assert sheet.is_file()
+    # a take that does not exist: asked again, nothing rendered
+    resume_flow_run(rid, run_input={"approve_all": True, "takes": {"harbor": 5}, "reviewer": "qa"})
+    time.sleep(1.0)
+    assert wait_paused("takes-") == rid
+    assert "has 3 take(s); 5 is not one of them" in _latest(asyncio.run(_artifacts(rid)), "takes-review")
+    assert not [s for s in counting_provider.submits if s.startswith("final:")]
+    resume_flow_run(rid, run_input={"approve_all": True, "takes": {"harbor": 3}, "reviewer": "qa"})
+    t.join(timeout=300)
+    assert "error" not in box, box.get("error")
+    harbor = next(s for s in box["manifest"]["shots"] if s["id"] == "harbor")
+    assert harbor["chosen_take"] == 3 and harbor["intended_model"] == "kling-3.0"
+    assert harbor["final"]["model"] == "kling-3.0" and harbor["seed"] == harbor["takes"][2]["seed"]
+    assert [t["chosen"] for t in harbor["takes"]] == [False, False, True]
+    assert sorted(s for s in counting_provider.submits if s.startswith("final:")) == ["final:harbor", "final:tin"]
+    # the takes are visibly different clips
+    from reelflow.store import Store
+
+    store = Store(tmp_path / "store")
+    shas = [t["clip_sha256"] for t in harbor["takes"]]
+    assert len(set(shas)) == 3
+    files = {json.loads(p.read_text())["sha256"]: p.with_suffix(".mp4") for p in (tmp_path / "store" / "clips").glob("*.json")}
+    one, two = frame_at(files[shas[0]], 6), frame_at(files[shas[1]], 6)
+    assert psnr(one, two) < 25
+    assert store.root.is_dir()
