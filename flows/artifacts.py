@@ -32,7 +32,7 @@ def plan_table(stem: str, plan: Plan, manifest: dict | None = None) -> None:
     done = {s["id"]: s for s in (manifest or {}).get("shots", [])}
     rows = []
     for s in plan.shots:
-        row = {"shot": s.shot_id, "est. prototype $": s.draft.cost, "est. final $": s.final.cost}
+        row = {"shot": s.shot_id, "est. prototype $": s.draft_cost, "est. final $": s.final.cost, "clip": s.clip_note}
         if s.shot_id in done:
             d = done[s.shot_id]
             row.update({"actual $": round(sum((d.get(t) or {}).get("cost_usd", 0) for t in ("draft", "final")), 4),

@@ -9,6 +9,7 @@ from pathlib import Path
 from reelflow.config import emit
 from reelflow.deliver.registry import DeliveryInput
 from reelflow.edit import Edit
+from reelflow.media.frames import continuity_report
 from reelflow.flows.tiers import RenderRun
 from reelflow.media.mix import ShotSound, Stem
 from reelflow.tasks.deliver import deliver_companions
@@ -99,5 +100,7 @@ def deliver(run: RenderRun, edit: Edit, final: Finished) -> dict:
                           captions={s.id: s.caption_lines(run.stem_seconds) for s in edit.shots})
     comp = deliver_companions(given=given, wanted=wanted)
     files.update(comp.files)
+    continuing = [s.id for s in edit.shots if s.plan.continuity in ("last_frame", "keyframe")]
     return {"files": {k: Path(v).name for k, v in files.items()}, "versions": versions,
-            "captions": comp.captions, "notes": comp.notes}
+            "captions": comp.captions, "notes": comp.notes,
+            "continuity": continuity_report(given.edit_path, edit.timeline, continuing) if continuing else None}

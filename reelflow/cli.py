@@ -6,7 +6,6 @@ import datetime as dt
 import json
 import os
 import sys
-import time
 from pathlib import Path
 from typing import Optional
 
@@ -22,6 +21,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Shot list in git -> routed, prototyped, rendered, finished AI video edit.")
 from .cli_render import _ask_for_approval, _hint, _prefect_env, _run_flow  # noqa: E402
 from .terminal import err, out, say as _say  # noqa: E402
+from .cli_signals import _stop_on_sigterm, _stop_provider_calls  # noqa: E402
 
 
 @app.callback()
@@ -137,8 +137,9 @@ def plan(path: Path, as_json: bool = typer.Option(False, "--json", help="Machine
             "shot": sp.shot_id, "kind": sp.kind, "model": sp.model, "preferred": sp.preferred,
             "draft_model": sp.draft_model, "route": res.route, "route_note": res.note,
             "reason": sp.reason, "fallbacks": sp.fallbacks,
-            "final": sp.final.model_dump(), "draft": sp.draft.model_dump(),
-            "prototype_cost_usd": sp.draft.cost, "final_cost_usd": sp.final.cost,
+            "final": sp.final.model_dump(), "draft": sp.draft.model_dump(), "continuity": sp.continuity,
+            "takes": [o.model_dump(include={"label", "model", "seed"}) for o in sp.options],
+            "prototype_cost_usd": sp.draft_cost, "final_cost_usd": sp.final.cost,
         })
     if as_json:
         print(json.dumps({"shotlist": str(path), "shots": rows, "prototype_cost_usd": pl.draft_cost,
@@ -151,9 +152,8 @@ def plan(path: Path, as_json: bool = typer.Option(False, "--json", help="Machine
         t.add_column(col, overflow="fold")
     for r, sp in zip(rows, pl.shots):
         t.add_row(r["shot"], r["kind"], r["model"], r["draft_model"],
-                  f"{sp.final.seconds}s {sp.final.width}x{sp.final.height}@{sp.final.fps}",
-                  escape(r["reason"] + (f" [{r['route_note']}]" if r["route_note"] else "")),
-                  f"{sp.draft.cost:.2f}", f"{sp.final.cost:.2f}")
+                  escape(sp.clip_note), escape(r["reason"] + (f" [{r['route_note']}]" if r["route_note"] else "")),
+                  f"{sp.draft_cost:.2f}", f"{sp.final.cost:.2f}")
     out.print(t)
     budget = f" / budget ${pl.budget_usd:g}" if pl.budget_usd is not None else ""
     out.print(f"prototype ${pl.draft_cost:.2f} + final ${pl.final_cost:.2f} = "
@@ -335,59 +335,6 @@ def serve_assets(store: Optional[str] = typer.Option(None, help="The store whose
     err.print(f"serving {root} on http://{host}:{port}/ (REELFLOW_ASSET_BASE_URL=http://{host}:{port})",
               markup=False, highlight=False)
     serve(root, host, port)
-
-
-def _stop_on_sigterm() -> None:
-    """SIGTERM unwinds like Ctrl-C, so Prefect's temporary API server (stopped at exit) and
-    every partial file are cleaned up instead of left behind."""
-    import signal
-
-    def handler(signum, frame):
-        _exit_within(30.0)  # wherever the unwinding gets stuck, the process still ends
-        raise KeyboardInterrupt
-
-    try:
-        signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread (embedded use)
-        pass
-
-
-def _stop_provider_calls() -> None:
-    if "reelflow.generate" in sys.modules:
-        sys.modules["reelflow.generate"].stop_pools()
-    _exit_within(25.0)
-
-
-_WATCHDOG = False
-
-
-def _exit_within(seconds: float) -> None:
-    """An interrupted render exits: if the clean unwinding (Prefect's temporary server, queued
-    log flushes) has not finished after ``seconds``, stop this process's children (the server)
-    and leave with the interrupted code. Paid jobs are in the ledger; the next run resumes them."""
-    import os
-    import signal
-    import threading
-    from pathlib import Path
-
-    global _WATCHDOG
-    if _WATCHDOG:  # SIGTERM starts it, the KeyboardInterrupt it raises must not start another
-        return
-    _WATCHDOG = True
-
-    def watchdog() -> None:
-        time.sleep(seconds)
-        me = str(os.getpid())
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                if stat.read_text().rsplit(")", 1)[1].split()[1] == me:
-                    os.kill(int(stat.parent.name), signal.SIGTERM)
-            except (OSError, IndexError, ValueError):
-                pass
-        time.sleep(2)
-        os._exit(EXIT_INTERRUPTED)
-
-    threading.Thread(target=watchdog, name="reelflow-exit", daemon=True).start()
 
 
 def main() -> None:

@@ -134,7 +134,9 @@ def test_replicate_bodies_carry_the_references_unless_a_first_frame_is_given(tmp
 
 def test_the_pier_scene_example_renders_offline_with_its_cast(prefect_harness, tmp_path):
     """The third example: every final shows the references its model takes, drafts (whose models
-    take none) carry the descriptions only, and the manifest says why each model was chosen."""
+    take none) carry the descriptions only, and the manifest says why each model was chosen; its
+    continuous cut is continuous in the edit, its long take is one shot of two segments, its
+    compared shot has a take per model."""
     import json
     import shutil
 
@@ -149,8 +151,14 @@ def test_the_pier_scene_example_renders_offline_with_its_cast(prefect_harness, t
                     store_dir=str(tmp_path / "store"), approval="all", today=TODAY)
     m = json.loads((tmp_path / "out" / "pier-scene.manifest.json").read_text())
     for shot in m["shots"]:
-        takes = min({"arrival": 2, "fisherman": 2, "greeting": 3, "horizon": 1}[shot["id"]],
+        takes = min({"arrival": 2, "walk-on": 2, "fisherman": 2, "greeting": 3, "horizon": 1}[shot["id"]],
                     CAT.models[shot["intended_model"]].references.images)
         assert f"references: {takes} image(s) inset, bottom right" in shot["final"]["notes"], shot["final"]["notes"]
         assert not any("references:" in n for n in shot["draft"]["notes"])
     assert "reference image" in m["shots"][0]["reason"] and m["status"] == "final"
+    by_id = {s["id"]: s for s in m["shots"]}
+    assert by_id["walk-on"]["continuity"] == "last_frame"
+    assert m["deliverables"]["continuity"]["cut_psnr_db"]["walk-on"] > 30
+    assert by_id["horizon"]["segments"] == [8, 6] and by_id["horizon"]["timeline"]["duration"] == 12
+    assert [t["model"] for t in by_id["fisherman"]["takes"]] == [by_id["fisherman"]["intended_model"], "kling-3.0"]
+    assert by_id["fisherman"]["chosen_take"] == 1

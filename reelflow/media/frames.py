@@ -77,3 +77,26 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     """Peak signal-to-noise ratio of two same-size RGB frames in dB (inf when identical)."""
     mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
     return math.inf if mse == 0 else 10 * math.log10(255.0 ** 2 / mse)
+
+
+def continuity_report(edit: Path, timeline, continuing: list[str]) -> dict:
+    """How continuous the declared cuts came out in the finished edit: PSNR of the two frames
+    either side of each cut, and per chain of continuing shots the drift from the chain's first
+    frame to its last (PSNR and the shift of the mean colour, 0-1), which grows when raw last
+    frames are chained through many shots."""
+    clips = {c.shot_id: c for c in timeline.clips}
+    cuts = {i: round(psnr(frame_at(edit, clips[i].start - 1), frame_at(edit, clips[i].start)), 2)
+            for i in continuing}
+    chains: list[list[str]] = []
+    for c in timeline.clips:
+        if c.shot_id in continuing and chains and chains[-1][-1] == timeline.clips[c.index - 1].shot_id:
+            chains[-1].append(c.shot_id)
+        elif c.shot_id in continuing:
+            chains.append([timeline.clips[c.index - 1].shot_id, c.shot_id])
+    drift = []
+    for chain in chains:
+        first, last = frame_at(edit, clips[chain[0]].start), frame_at(edit, clips[chain[-1]].end - 1)
+        shift = float(np.abs(first.mean(axis=(0, 1)) - last.mean(axis=(0, 1))).mean() / 255)
+        drift.append({"shots": chain, "first_to_last_psnr_db": round(psnr(first, last), 2),
+                      "mean_colour_shift": round(shift, 4)})
+    return {"cut_psnr_db": cuts, "chains": drift}
