@@ -19,6 +19,7 @@ from reelflow.routing import RoutingError, plan_shotlist
 from reelflow.shotlist import ShotList, load_shotlist
 
 from .conftest import make_repo
+from .test_providers import cloud, video_bytes  # noqa: F401 - shared fixtures
 
 TODAY = dt.date(2026, 11, 24)
 CAT = load_catalog()
@@ -164,3 +165,58 @@ def test_a_continuous_cut_is_continuous_in_the_edit_and_editing_a_shot_re_render
     path.write_text(CHAIN.format(two="Ada runs along the quay"))
     render_shotlist(str(path), out_dir=str(out), store_dir=str(store), approval="all", today=TODAY)
     assert sorted(counting_provider.submits) == ["draft:three", "draft:two", "final:three", "final:two"]
+
+
+def _png(path, colour):
+    from PIL import Image
+
+    Image.new("RGB", (320, 180), colour).save(path)
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_first_and_last_frames_reach_each_provider_in_its_own_fields(cloud, tmp_path):  # noqa: F811
+    """Vertex (google-genai SDK): instances[0].image + lastFrame; Kling (official): image +
+    image_tail as raw base64; Replicate (official SDK): Seedance image + last_frame, and Kling 3.0
+    on its Omni sibling when the cast's images go (reference_images)."""
+    import base64
+    import hashlib
+
+    from reelflow import providers
+    from reelflow.providers.base import GenerationRequest as Req
+
+    first, last = tmp_path / "first.png", tmp_path / "last.png"
+    sha_first, sha_last = _png(first, (200, 40, 40)), _png(last, (40, 40, 200))
+    framed = {"image_path": str(first), "image_sha256": sha_first, "last_frame_path": str(last),
+              "last_frame_sha256": sha_last}
+    unb64 = lambda s: hashlib.sha256(base64.b64decode(s.split(",", 1)[-1])).hexdigest()  # noqa: E731
+
+    fake, req = cloud("vertex")
+    providers.get("vertex").submit(req.model_copy(update=framed))
+    sent = next(iter(fake.jobs.values()))["body"]["instances"][0]
+    assert unb64(sent["image"]["bytesBase64Encoded"]) == sha_first
+    assert unb64(sent["lastFrame"]["bytesBase64Encoded"]) == sha_last
+
+    fake, req = cloud("kling")
+    providers.get("kling").submit(req.model_copy(update=framed))
+    body = next(iter(fake.jobs.values()))["body"]
+    assert unb64(body["image"]) == sha_first and unb64(body["image_tail"]) == sha_last
+    assert not body["image_tail"].startswith("data:")
+
+    fake, req = cloud("replicate")
+    providers.get("replicate").submit(req.model_copy(update=framed))
+    job = next(iter(fake.jobs.values()))
+    assert unb64(job["body"]["input"]["image"]) == sha_first and unb64(job["body"]["input"]["last_frame"]) == sha_last
+
+    kling = Req(**{**req.model_dump(), "model": "kling-3.0", "route_model": CAT.models["kling-3.0"].routes["replicate"].id,
+                   "route_params": CAT.route_extras("kling-3.0", "replicate"), "seconds": 5,
+                   "reference_paths": (str(first), str(last)), "reference_sha256s": (sha_first, sha_last)})
+    providers.get("replicate").submit(kling)
+    job = list(fake.jobs.values())[-1]
+    assert job["model"] == "kwaivgi/kling-v3-omni-video"
+    assert [unb64(r) for r in job["body"]["input"]["reference_images"]] == [sha_first, sha_last]
+    providers.get("replicate").submit(kling.model_copy(update=framed))  # a first frame: the plain model
+    job = list(fake.jobs.values())[-1]
+    assert job["model"] == "kwaivgi/kling-v3-video" and "reference_images" not in job["body"]["input"]
+    assert unb64(job["body"]["input"]["end_image"]) == sha_last

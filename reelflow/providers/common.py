@@ -193,8 +193,10 @@ def template_vars(req: GenerationRequest, inline: bool = True) -> dict[str, Any]
     if req.reference_paths and not req.image_path:
         references = ([_data_url(p) for p in req.reference_paths] if inline
                       else [f"sha256:{sha}" for sha in req.reference_sha256s])
+    last = (_data_url(req.last_frame_path) if inline else f"sha256:{req.last_frame_sha256}") \
+        if req.last_frame_path else None
     return {
-        "references": references,
+        "references": references, "last_frame": last,
         "video": video, "upscale_factor": req.route_params.get("upscale_factor"),
         "target_height": req.height, "seconds_text": str(req.seconds),
         "prompt": req.prompt, "negative_prompt": req.negative_prompt, "seconds": req.seconds,

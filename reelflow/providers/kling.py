@@ -55,7 +55,7 @@ class KlingProvider(Adapter):
 
     @staticmethod
     def _kind(request: GenerationRequest) -> str:
-        return "image2video" if request.image_path else "text2video"
+        return "image2video" if request.image_path or request.last_frame_path else "text2video"
 
     def submit(self, request: GenerationRequest) -> str:
         body = {
@@ -70,6 +70,8 @@ class KlingProvider(Adapter):
             body["negative_prompt"] = request.negative_prompt[:2500]
         if request.image_path:
             body["image"] = base64.b64encode(Path(request.image_path).read_bytes()).decode()
+        if request.last_frame_path:  # image_tail: the clip ends on this frame (raw base64, no data: prefix)
+            body["image_tail"] = base64.b64encode(Path(request.last_frame_path).read_bytes()).decode()
         data = self._envelope("POST", f"/v1/videos/{self._kind(request)}", json=body)
         task = data.get("task_id")
         if not task:

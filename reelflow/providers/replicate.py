@@ -49,13 +49,13 @@ class ReplicateProvider(Adapter):
 
     def identity(self, request: GenerationRequest) -> dict:
         """What this request sends: the model and its input (media by content hash)."""
-        return {"model": request.route_model,
+        return {"model": model_for(request),
                 "input": build_input(request, request.route_params.get("input"), inline=False)}
 
     def submit(self, request: GenerationRequest) -> str:
         body = build_input(request, request.route_params.get("input"))
         client = self._client()
-        pred = self._guard(client.models.predictions.create, model=request.route_model, input=body)
+        pred = self._guard(client.models.predictions.create, model=model_for(request), input=body)
         return str(pred.id)
 
     def _get(self, job_id: str):
@@ -73,4 +73,11 @@ class ReplicateProvider(Adapter):
         if not isinstance(url, str) or not url:
             raise TransientProviderError("replicate: prediction has no output URL")
         download_url(self.name, url, dest)
-        return self.rendered(request, f"on Replicate ({request.route_model})")
+        return self.rendered(request, f"on Replicate ({model_for(request)})")
+
+
+def model_for(request: GenerationRequest) -> str | None:
+    """The route's model, or its reference-taking sibling (``with_references``, e.g. Kling 3.0
+    Omni) when the request carries the cast's images and no first frame."""
+    sibling = request.route_params.get("with_references")
+    return sibling if sibling and request.reference_paths and not request.image_path else request.route_model

@@ -73,6 +73,8 @@ class VertexVeoProvider(Adapter):
             resolution=RESOLUTIONS.get(short, "1080p"), seed=request.seed,
             negative_prompt=request.negative_prompt, generate_audio=request.audio,
             reference_images=refs or None,
+            # first+last frame (interpolation): ends on a keyframe the next shot starts on
+            last_frame=_image(request.last_frame_path) if request.last_frame_path and image else None,
         )
         client = self._client()  # keep a reference: the SDK closes its HTTP client on GC
         op = self._guard(client.models.generate_videos, model=request.route_model,
