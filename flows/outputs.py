@@ -55,7 +55,10 @@ def review_page(run, edit, proto_path: Path, round_no: int, changed: dict[str, s
     rows = []
     for s in edit.shots:
         clip, (final, _) = drafts[s.id].clip, s.final_from
-        model = final.model
+        model, expires = final.model, run.draft_expiry(final, drafts[s.id])
+        if expires:  # approve before then, or the final is generated afresh
+            changed = {**changed, s.id: f"{changed.get(s.id, 'unchanged')}; native draft, promotable until "
+                                        f"{expires.isoformat(timespec='minutes')}"}
         rows.append(ShotReview(
             shot_id=s.id, prompt=s.shot.prompt, draft_by=draft_by(clip), final_model=model,
             final_cost=billable(model, final.cost, run.cat, run.today), list_price=final.cost,

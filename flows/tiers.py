@@ -74,8 +74,31 @@ class RenderRun:
         path = self.loaded.resolve_asset(rel)
         return Frame(path=str(path), sha256=sha256_file(path))
 
+    def draft_expiry(self, spec: RenderSpec, draft: Take | None) -> dt.datetime | None:
+        """When a native draft this final could promote (Seedance 2.5 on ModelArk) expires: the
+        draft was rendered by the model's own draft mode on the route the final takes."""
+        model = self.cat.models[spec.model]
+        if not (model.draft_mode and draft and model.draft == draft.clip.model):
+            return None
+        if draft.clip.provider != providers.resolve_route(spec.model, self.cat, self.today).route:
+            return None
+        stored = (self.store.clip_meta(draft.clip.key) or {}).get("stored_at", 0)
+        return dt.datetime.fromtimestamp(stored + model.draft_mode.expires_days * 86400)
+
+    def promotable(self, spec: RenderSpec, draft: Take | None) -> str | None:
+        """The vendor's id of the draft to promote while it lives (an hour's margin); an expired
+        one is rendered afresh, with a warning."""
+        expires = self.draft_expiry(spec, draft)
+        if expires is None:
+            return None
+        if expires - dt.timedelta(hours=1) < dt.datetime.now():
+            get_run_logger().warning("draft %s of %s expired on %s: the final is generated afresh",
+                                     draft.clip.job_id, draft.clip.shot_id, expires.isoformat(timespec="minutes"))
+            return None
+        return draft.clip.job_id
+
     def job(self, shot_id: str, spec: RenderSpec, notes: tuple[str, ...] = (), ends: Ends = Ends(),
-            seconds: int | None = None, seed: int | None = None) -> ClipJob:
+            seconds: int | None = None, seed: int | None = None, promote: str | None = None) -> ClipJob:
         """Planning resolves the route (real provider or the animatic standing in) once, here.
         ``ends``: frames to start and end on; ``seconds``: one segment of a long take; ``seed``:
         a take's own seed."""
@@ -91,6 +114,8 @@ class RenderRun:
             update["seconds"] = seconds
         if seed is not None:
             update["seed"] = seed
+        if promote:
+            update["draft_task_id"] = promote
         request = request.model_copy(update=update)
         cost = round(request.seconds * spec.price_per_second, 4)
         return ClipJob(request=request,
@@ -120,7 +145,8 @@ async def _render_all(run: RenderRun, edit: Edit, tier: str, shot_ids: list[str]
             take = done[shot_id][min(here.chosen, len(done[shot_id]) - 1)]
         else:
             spec, seed = (here.plan.draft, None) if tier == "draft" else here.final_from
-            take = done[shot_id] = await _take(run, shot_id, tier, spec, ends, seed)
+            promote = run.promotable(spec, here.takes.get("draft")) if tier == "final" else None
+            take = done[shot_id] = await _take(run, shot_id, tier, spec, ends, seed, promote)
         ready[shot_id].set_result(take)
         emit(f"{tier} renders", shot_id, len(done), len(shot_ids))
         run.progress.step(tier, shot_id)
@@ -163,9 +189,10 @@ async def _ends(run: RenderRun, edit: Edit, tier: str, shot_id: str, ready: dict
     return Ends(first, last)
 
 
-async def _take(run: RenderRun, shot_id: str, tier: str, spec: RenderSpec, ends: Ends, seed: int | None) -> Take:
+async def _take(run: RenderRun, shot_id: str, tier: str, spec: RenderSpec, ends: Ends, seed: int | None,
+                promote: str | None = None) -> Take:
     try:
-        return await _render_shot(run, shot_id, spec, ends, seed=seed)
+        return await _render_shot(run, shot_id, spec, ends, seed=seed, promote=promote)
     except (AuthError, JobPendingError):
         # a missing or refused key stops the run (the message names the variable); a paid
         # job still pending is resumed by the next run, never replaced by another model
@@ -175,11 +202,11 @@ async def _take(run: RenderRun, shot_id: str, tier: str, spec: RenderSpec, ends:
 
 
 async def _render_shot(run: RenderRun, shot_id: str, spec: RenderSpec, ends: Ends, notes: tuple = (),
-                       seed: int | None = None) -> Take:
+                       seed: int | None = None, promote: str | None = None) -> Take:
     """One clip, or a long take: segments one after another, each starting on the last frame of
     the one before, joined into one clip of the shot."""
     if not spec.segments:
-        return await _generate(run, run.job(shot_id, spec, notes, ends, seed=seed),
+        return await _generate(run, run.job(shot_id, spec, notes, ends, seed=seed, promote=promote),
                                f"{spec.tier}-{shot_id}" + (f"-seed{seed}" if seed is not None else ""))
     takes, clips, first = [], [], ends.first
     for k, seconds in enumerate(spec.segments):

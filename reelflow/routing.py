@@ -250,6 +250,11 @@ def spec_pair(final: ModelSpec, catalog: Catalog, shot: Shot, spec: ShotList, to
     that can render the shot (the declared draft wins a tie), else the final model itself."""
     fin = render_spec(final, "final", shot, spec)
     best = None
+    declared = catalog.models.get(final.draft or "")
+    if final.draft_mode and declared and not declared.lifecycle.retired_on(today):
+        native = render_spec(declared, "draft", shot, spec)  # a native draft the final promotes
+        if native is not None and (declared.image_to_video or not needs_first_frame(shot)):
+            return fin, native
     for m in draft_candidates(final, catalog, today):
         d = render_spec(m, "draft", shot, spec)
         framed = needs_first_frame(shot) or (d is not None and d.segments)
@@ -261,6 +266,9 @@ def spec_pair(final: ModelSpec, catalog: Catalog, shot: Shot, spec: ShotList, to
 
 
 def draft_reason(final: ModelSpec, draft_model: str, catalog: Catalog) -> str:
+    if final.draft_mode and draft_model == final.draft:
+        return (f"draft {draft_model}: {final.id}'s native draft, promoted to the final while it lives "
+                f"({final.draft_mode.expires_days} days)")
     if draft_model == final.id:
         return f"drafts on {final.id} itself (no draft tier can render it)"
     draft = catalog.models[draft_model]

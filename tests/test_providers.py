@@ -26,7 +26,7 @@ TODAY = dt.date(2026, 11, 22)
 CAT = load_catalog()
 KEYS = {"vertex": "test-google-key-7f3a", "openai": "sk-test-openai-91b2", "kling": "kling-ak-5c1d",
         "kling_secret": "kling-sk-e0f4", "replicate": "r8_test_token_33aa", "fal": "fal-key-id:fal-secret-8d2c",
-        "gemini": "test-gemini-key-4e9b"}
+        "gemini": "test-gemini-key-4e9b", "byteplus": "ark-test-key-2b7c"}
 ALL_SECRETS = list(KEYS.values())
 
 # provider -> (catalog model routed there, env that unlocks it, base-url variable)
@@ -38,8 +38,9 @@ SETUP = {
     "replicate": ("seedance-2.0", {"REPLICATE_API_TOKEN": KEYS["replicate"]}, "REPLICATE_BASE_URL"),
     "fal": ("wan-2.7", {"FAL_KEY": KEYS["fal"]}, "FAL_QUEUE_URL"),
     "gemini": ("gemini-omni-1.2-flash", {"GEMINI_API_KEY": KEYS["gemini"]}, "GEMINI_BASE_URL"),
+    "byteplus": ("seedance-2.5", {"ARK_API_KEY": KEYS["byteplus"]}, "BYTEPLUS_BASE_URL"),
 }
-BASE_SUFFIX = {"openai": "/v1"}
+BASE_SUFFIX = {"openai": "/v1", "byteplus": "/api/v3"}
 
 
 @pytest.fixture(scope="session")
@@ -54,8 +55,10 @@ def video_bytes(tmp_path_factory) -> bytes:
 def make_fake(provider: str, video: bytes, **kw):
     if provider == "kling":
         return FakeKling(video, KEYS["kling"], KEYS["kling_secret"], **kw)
+    from .fakes_byteplus import FakeBytePlus
+
     cls = {"vertex": FakeVertex, "openai": FakeOpenAI, "replicate": FakeReplicate, "fal": FakeFal,
-           "gemini": FakeGeminiOmni}[provider]
+           "gemini": FakeGeminiOmni, "byteplus": FakeBytePlus}[provider]
     return cls(video, KEYS[provider], **kw)
 
 
@@ -225,7 +228,7 @@ def test_auth_failure_names_the_variable_and_is_not_retried(prefect_harness, clo
         run_task(req, provider, tmp_path / "store")
     assert fake.submissions == 0
     assert any(k in str(exc.value) for k in ("GOOGLE_API_KEY", "GEMINI_API_KEY", "OPENAI_API_KEY", "KLING_ACCESS_KEY",
-                                            "REPLICATE_API_TOKEN", "FAL_KEY"))
+                                            "REPLICATE_API_TOKEN", "FAL_KEY", "ARK_API_KEY"))
     assert "wrong-key" not in str(exc.value)
 
 

@@ -19,6 +19,7 @@ from reelflow.shotlist import ShotList, load_shotlist
 from reelflow.takes import parse_picks
 
 from .conftest import make_repo
+from .test_providers import video_bytes  # noqa: F401 - shared fixture
 from .test_review import _artifacts, _latest, wait_paused
 
 TODAY = dt.date(2026, 11, 24)
@@ -109,3 +110,54 @@ def test_the_review_picks_a_take_and_the_final_renders_from_it(prefect_harness, 
     one, two = frame_at(files[shas[0]], 6), frame_at(files[shas[1]], 6)
     assert psnr(one, two) < 25
     assert store.root.is_dir()
+
+
+PROMOTE = """\
+title: Promote
+output: {resolution: 720p, fps: 24, deliverables: []}
+shots:
+  - {id: dunes, prompt: Wind over the dunes at noon, duration: 4, kind: environment, model: seedance-2.5}
+"""
+
+
+def test_a_seedance_final_promotes_its_native_draft_until_it_expires(prefect_harness, tmp_path, monkeypatch,
+                                                                      video_bytes):  # noqa: F811
+    """Seedance 2.5 on ModelArk (official SDK, local fake): the draft is a `draft: true` task and the
+    final is a `draft_task` part naming it; a draft older than 7 days is rendered afresh."""
+    from reelflow.flows.render import render_shotlist
+
+    from .fakes_byteplus import FakeBytePlus
+    from .test_providers import KEYS
+
+    fake = FakeBytePlus(video_bytes, KEYS["byteplus"]).start()
+    for k, v in {"ARK_API_KEY": KEYS["byteplus"], "BYTEPLUS_BASE_URL": fake.url + "/api/v3",
+                 "REELFLOW_POLL_INTERVAL": "0.01", "REELFLOW_SECRET_BLOCKS": "0", "REELFLOW_RPM_BYTEPLUS": "0"}.items():
+        monkeypatch.setenv(k, v)
+    try:
+        path = make_repo(tmp_path, PROMOTE, name="promote.yaml", music=False)
+
+        def render(store: str, approval: str) -> dict:
+            return render_shotlist(str(path), out_dir=str(tmp_path / "out"), approval=approval,
+                                   store_dir=str(tmp_path / store), today=TODAY)
+
+        render("store", "prototype-only")  # the draft, reviewed later...
+        m = render("store", "all")  # ...and approved: its final promotes it
+        (draft_id, draft), (_, final) = ((k, j["body"]) for k, j in fake.jobs.items())
+        assert draft["draft"] is True and draft["content"][0] == {"type": "text", "text": "Wind over the dunes at noon"}
+        assert final["content"] == [{"type": "draft_task", "draft_task": {"id": draft_id}}] and not final.get("draft")
+        dunes = m["shots"][0]
+        assert dunes["draft"]["provider"] == "byteplus" and dunes["draft_model"] == "seedance-2.5-draft"
+        assert any(f"promoting draft {draft_id}" in n for n in dunes["final"]["notes"])
+        assert "native draft, promoted to the final" in dunes["reason"]
+
+        # approved eight days after the draft: it has expired, the final is rendered afresh
+        render("store2", "prototype-only")
+        for meta in (tmp_path / "store2" / "clips").glob("*.json"):
+            data = json.loads(meta.read_text())
+            data["stored_at"] -= 8 * 86400
+            meta.write_text(json.dumps(data))
+        render("store2", "all")
+        last = list(fake.jobs.values())[-1]["body"]
+        assert last["content"][0]["type"] == "text" and fake.submissions == 4  # the old draft kept, a fresh final
+    finally:
+        fake.stop()

@@ -52,12 +52,14 @@ class GenerationRequest(BaseModel):
     reference_sha256s: tuple[str, ...] = ()
     reference_paths: tuple[str, ...] = ()
     extend_from: str | None = None  # the provider's id of the job whose clip this one continues
+    draft_task_id: str | None = None  # a native draft this final promotes (Seedance 2.5 on ModelArk)
 
     def key_fields(self) -> dict:
         """What identifies the clip: content hashes, never paths. Fields added after stores
         were written are left out while empty, so those stores keep their keys."""
         exclude = {"image_path", "video_path", "last_frame_path", "reference_paths"}
-        exclude |= {f for f in ("last_frame_sha256", "reference_sha256s", "extend_from") if not getattr(self, f)}
+        exclude |= {f for f in ("last_frame_sha256", "reference_sha256s", "extend_from", "draft_task_id")
+                    if not getattr(self, f)}
         return self.model_dump(mode="json", exclude=exclude)
 
 
