@@ -59,6 +59,7 @@ class ClipResult(BaseModel):
     submissions: int = 0
     fallback_from: str | None = None  # the model that refused or failed
     fallback_reason: str | None = None
+    ends_on_frame: bool = False  # asked to end on a given frame (a keyframe): the edit shows its tail
 
 
 class ClipJob(BaseModel):
@@ -256,7 +257,8 @@ def as_requested(clip: ClipResult, request: GenerationRequest) -> ClipResult:
     """A stored clip answering this request: an identical request of another tier or shot
     (a model that is its own draft) is the same paid clip, reported for what was asked."""
     return clip.model_copy(update={"shot_id": request.shot_id, "tier": request.tier, "model": request.model,
-                                   "cache_hit": True, "submissions": 0})
+                                   "cache_hit": True, "submissions": 0,
+                                   "ends_on_frame": bool(request.last_frame_sha256)})
 
 
 class Backoff:
@@ -318,7 +320,7 @@ def _fetch(request: GenerationRequest, provider: Provider, store: Store, job: di
             has_audio=info["has_audio"],
             speech_spans=[tuple(s) for s in extra.get("speech_spans", [])],
             notes=[*facts.notes, *extra.get("notes", [])], cost_usd=facts.cost_usd,
-            submissions=facts.submissions,
+            submissions=facts.submissions, ends_on_frame=bool(request.last_frame_sha256),
         )
         store.put_clip(key, part, {"result": result.model_dump(mode="json"), "request": request.key_fields()})
         # the ledger remembers the content: bytes kept in the asset store are never bought again

@@ -69,4 +69,5 @@ def join_take(clips: list[ClipResult], store_root: str) -> ClipResult:
         "seconds": info.video_duration or info.duration, "has_audio": info.has_audio, "notes": notes,
         "speech_spans": [], "cost_usd": round(sum(c.cost_usd for c in clips), 4),
         "cache_hit": all(c.cache_hit for c in clips), "submissions": sum(c.submissions for c in clips),
+        "ends_on_frame": clips[-1].ends_on_frame,
         "job_id": ",".join(c.job_id for c in clips)})

@@ -90,6 +90,7 @@ class ConformSpec(BaseModel):
     frames: int
     fit: str
     focus: Any = None
+    skip: float = 0.0  # seconds of the clip left out at its start (a shot ending on a keyframe shows the tail)
 
 
 class MixJob(BaseModel):
@@ -124,7 +125,8 @@ def _upscale_parts(i: dict) -> list:
 
 def _conform_parts(i: dict) -> list:
     m, c = i["media"], i["spec"]
-    return [CONFORM_VERSION, m.sha256, m.filter, list(c.size), c.fps, c.frames, c.fit, c.focus]
+    return [CONFORM_VERSION, m.sha256, m.filter, list(c.size), c.fps, c.frames, c.fit, c.focus,
+            *([round(c.skip, 6)] if c.skip else [])]
 
 
 def _mix_parts(i: dict) -> list:
@@ -212,10 +214,12 @@ def conform_shot(shot_id: str, media: Media, spec: ConformSpec, store_root: str)
     if not info.has_video:
         raise MediaError(f"shot '{shot_id}': {source.name} has no video stream")
     src = (media.width, media.height) if media.filter else info.display_size
-    vf = conform_filter(src, spec.size, spec.fps, spec.fit, spec.focus, pre=media.filter)
+    skip = f"trim=start={spec.skip:.6f},setpts=PTS-STARTPTS" if spec.skip else None
+    pre = ",".join(f for f in (skip, media.filter) if f) or None
+    vf = conform_filter(src, spec.size, spec.fps, spec.fit, spec.focus, pre=pre)
     if not store.verified(audio):
         part = store.tmp_path(".wav")
-        conform_audio(source, part, spec.frames / fps_value(spec.fps))
+        conform_audio(source, part, spec.frames / fps_value(spec.fps), skip=spec.skip)
         store.commit(part, audio)
     return Conformed(shot_id=shot_id, video=media.path, vf=vf, audio=audio,
                      sha256=content_key([media.sha256, vf]), frames=spec.frames,

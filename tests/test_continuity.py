@@ -137,6 +137,8 @@ shots:
   - {{id: three, prompt: The walk continues along the quay, duration: 2, kind: environment, continues: true}}
   - {{id: four, prompt: Gulls over the water, duration: 2, kind: environment}}
   - {{id: long, prompt: The long empty pier, duration: 10, kind: environment, model: veo-3.1, camera: slow push in}}
+  - {{id: five, prompt: A lighthouse at dusk, duration: 2, kind: environment, model: veo-3.1}}
+  - {{id: six, prompt: The lamp turns on, duration: 2, kind: environment, continues: true, keyframe: assets/images/ref.png}}
 """
 
 
@@ -159,6 +161,17 @@ def test_a_continuous_cut_is_continuous_in_the_edit_and_editing_a_shot_re_render
     across = psnr(before, after)
     ordinary = psnr(frame_at(edit, starts["four"] - 8), frame_at(edit, starts["four"] + 8))
     assert across > 30 and ordinary < across - 8, (across, ordinary)
+    # a shared keyframe: 'five' (veo-3.1: first+last frame) ends on it and 'six' starts on it
+    six = next(s for s in m["shots"] if s["id"] == "six")
+    assert six["continuity"] == "keyframe" and "both render at once" in six["reason"]
+    from reelflow.media.frames import psnr as _psnr
+    from PIL import Image
+    import numpy as np
+
+    key = np.asarray(Image.open(path.parent.parent / "assets" / "images" / "ref.png").convert("RGB")
+                     .resize((1280, 720)), dtype=np.float64)
+    assert _psnr(frame_at(edit, starts["six"]), key) > 25 and _psnr(frame_at(edit, starts["six"] - 1), key) > 25
+    assert m["deliverables"]["continuity"]["cut_psnr_db"]["six"] > 30
 
     # edit shot two: it and the shot continuing from it are rendered again (draft + final), no other
     counting_provider.submits.clear()

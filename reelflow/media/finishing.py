@@ -108,11 +108,12 @@ def conform_filter(src: tuple[int, int], size: tuple[int, int], fps: float, fit:
     return ",".join(chain)
 
 
-def conform_audio(src: Path, audio_out: Path, seconds: float) -> None:
-    """48 kHz stereo WAV of exactly ``seconds``; silence where the source has no sound."""
+def conform_audio(src: Path, audio_out: Path, seconds: float, skip: float = 0.0) -> None:
+    """48 kHz stereo WAV of exactly ``seconds`` (from ``skip`` into the source); silence where the
+    source has no sound."""
     info = probe(src, count_frames=False)
     if info.has_audio:
-        args = ["-i", str(src), "-map", "0:a:0",
+        args = [*(["-ss", f"{skip:.6f}"] if skip else []), "-i", str(src), "-map", "0:a:0",
                 "-af", "aresample=48000,aformat=sample_fmts=s16:channel_layouts=stereo,apad"]
     else:
         args = ["-f", "lavfi", "-i", "anullsrc=r=48000:cl=stereo"]
