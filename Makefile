@@ -24,6 +24,7 @@ test: setup
 
 bench: setup
 	$(PY) bench/run.py
+	$(PY) bench/continuity.py
 
 clean:
 	rm -rf out .reelflow
