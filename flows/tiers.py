@@ -126,6 +126,8 @@ class RenderRun:
 
 def render_tier(run: RenderRun, edit: Edit, tier: str, shot_ids: list[str]) -> Edit:
     """The edit with a take of ``tier`` for each listed shot (every take, for shots with several)."""
+    for problem in edit.split_cuts() if tier == "final" else ():
+        get_run_logger().warning(problem)
     takes = run_coro_as_sync(_render_all(run, edit, tier, [i for i in edit.ids if i in set(shot_ids)]))
     options = {i: t for i, t in takes.items() if isinstance(t, tuple)}
     return edit.with_takes(tier, {i: t for i, t in takes.items() if i not in options}).with_options(options)

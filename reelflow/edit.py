@@ -132,6 +132,14 @@ class Edit:
                 out.add(after.id)
         return out
 
+    def split_cuts(self) -> list[str]:
+        """Continuous cuts the approvals split: one side gets a final, the other keeps its draft."""
+        return [f"shot '{after.id}' continues '{before.id}' but only '{(before if before.id in self.approved else after).id}'"
+                f" is approved: the cut between a final and a draft is not continuous (approve both)"
+                for before, after in zip(self.shots, self.shots[1:])
+                if after.plan.continuity in ("last_frame", "keyframe")
+                and (before.id in self.approved) != (after.id in self.approved)]
+
     def approve(self, shot_ids) -> "Edit":
         return replace(self, approved=tuple(i for i in self.ids if i in set(shot_ids)))
 

@@ -172,6 +172,13 @@ def test_a_continuous_cut_is_continuous_in_the_edit_and_editing_a_shot_re_render
                      .resize((1280, 720)), dtype=np.float64)
     assert _psnr(frame_at(edit, starts["six"]), key) > 25 and _psnr(frame_at(edit, starts["six"] - 1), key) > 25
     assert m["deliverables"]["continuity"]["cut_psnr_db"]["six"] > 30
+    # the NLE timeline says the same: 'five' is taken from its clip's tail (a 4 s clip, 2 s shown)
+    import opentimelineio as otio
+
+    read_back = otio.adapters.read_from_file(str(out / "cut.otio"))  # kept: its track lives as long as it does
+    five = next(c for c in read_back.video_tracks()[0] if isinstance(c, otio.schema.Clip) and c.name == "five")
+    # (the crossfade into it borrows 6 frames before the cut): it ends on the clip's last frame, 96
+    assert five.source_range.start_time.value == 48 + 6 and five.source_range.end_time_exclusive().value == 96
 
     # edit shot two: it and the shot continuing from it are rendered again (draft + final), no other
     counting_provider.submits.clear()

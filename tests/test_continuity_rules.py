@@ -31,6 +31,12 @@ def test_followers_are_the_chain_of_continuing_shots_and_nothing_after_it():
     # a continuous boundary is a cut on the timeline even with a crossfade default
     joins = [c.join_out.type if c.join_out else None for c in edit.timeline.clips]
     assert joins == ["cut", "cut", "crossfade", "cut", None]
+    assert edit.approve(["a", "b", "c"]).split_cuts() == []
+    assert edit.approve(["a", "c"]).split_cuts() == [
+        "shot 'b' continues 'a' but only 'a' is approved: the cut between a final and a draft is not continuous "
+        "(approve both)",
+        "shot 'c' continues 'b' but only 'c' is approved: the cut between a final and a draft is not continuous "
+        "(approve both)"]
 
 
 @pytest.mark.parametrize("model, need, parts", [

@@ -157,7 +157,9 @@ def test_poll_deadline_leaves_the_paid_job_for_the_next_run(prefect_harness, clo
     from reelflow.errors import JobPendingError
 
     fake, req = cloud(provider, polls_until_done=2)
-    fake.inject("poll", *([503] * 40))
+    # 500s: the Replicate client retries a 503 on GET itself for ~51 s (10 attempts), which only
+    # delays the deadline; a 500 reaches reelflow's own loop at once
+    fake.inject("poll", *([500] * 40))
     monkeypatch.setenv("REELFLOW_POLL_DEADLINE", "0.4")
     with pytest.raises(JobPendingError, match="re-run resumes it"):
         run_task(req, provider, tmp_path / "store")

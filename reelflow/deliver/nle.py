@@ -28,6 +28,7 @@ class ShotRef:
     provider: str
     tier: str
     reason: str
+    offset: int = 0  # frames of the media before the shot's first frame (a shot shown from its clip's tail)
 
 
 def _rt(frames: int, fps: float) -> otio.opentime.RationalTime:
@@ -51,10 +52,10 @@ def build_otio(timeline: Timeline, shots: list[ShotRef], mix_wav: str | None, ti
         ref = refs[clip.shot_id]
         # the cut sits `before` frames into each overlap: this clip's source starts at the cut
         # into it and ends at the cut out of it; the transitions borrow the frames beyond
-        start = _split(clip.join_in.frames)[0] if clip.join_in else 0
-        end = clip.frames - (_split(clip.join_out.frames)[1] if clip.join_out else 0)
+        start = ref.offset + (_split(clip.join_in.frames)[0] if clip.join_in else 0)
+        end = ref.offset + clip.frames - (_split(clip.join_out.frames)[1] if clip.join_out else 0)
         duration = end - start
-        available = otio.opentime.TimeRange(_rt(0, fps), _rt(max(ref.media_frames, clip.frames), fps))
+        available = otio.opentime.TimeRange(_rt(0, fps), _rt(max(ref.media_frames, ref.offset + clip.frames), fps))
         ref_media = (otio.schema.ExternalReference(target_url=Path(ref.media).resolve().as_uri(),
                                                    available_range=available)
                      if ref.media else otio.schema.MissingReference(available_range=available))
@@ -104,9 +105,14 @@ def planned_otio(edit) -> otio.schema.Timeline:
 def shot_refs(given) -> list[ShotRef]:
     """What an editor sees per clip, from the edit object."""
     fps = given.edit.timeline.fps
+
+    def offset(s) -> int:  # a clip that ends on a keyframe is shown up to its last frame (see the conform)
+        frames = int(round(s.take.clip.seconds * fps))
+        return max(0, frames - s.place.frames) if s.take.clip.ends_on_frame else 0
+
     return [ShotRef(shot_id=s.id, media=str(given.media[s.id]), media_frames=int(round(s.take.clip.seconds * fps)),
-                    prompt=s.shot.prompt, model=s.plan.model, provider=s.take.clip.provider, tier=s.take.clip.tier,
-                    reason=s.plan.reason) for s in given.edit.shots]
+                    prompt=s.shot.prompt, model=s.final_from[0].model, provider=s.take.clip.provider,
+                    tier=s.take.clip.tier, reason=s.plan.reason, offset=offset(s)) for s in given.edit.shots]
 
 
 class OTIO:
