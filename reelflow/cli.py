@@ -111,7 +111,9 @@ def plan(path: Path, as_json: bool = typer.Option(False, "--json", help="Machine
          catalog: Optional[str] = typer.Option(None, help="Catalog overlay YAML."),
          date: Optional[str] = typer.Option(None, help="Evaluate model lifecycles on this date."),
          otio_out: Optional[Path] = typer.Option(None, "--otio", help="Also write the planned edit as OpenTimelineIO "
-                                                                     "(shots at their places, media missing).")):
+                                                                     "(shots at their places, media missing)."),
+         store: Optional[str] = typer.Option(None, help="Store whose native drafts to check for expiry "
+                                                        "[env REELFLOW_STORE; default <repo>/.reelflow].")):
     """Show the routing table: model per shot, why, draft model and estimated costs."""
     from . import providers
     from .validate import check_shotlist, lifecycle_warnings
@@ -123,6 +125,12 @@ def plan(path: Path, as_json: bool = typer.Option(False, "--json", help="Machine
     except ReelflowError as exc:
         raise _fail(exc) from None
     warnings = lifecycle_warnings(loaded, pl, cat, today)
+    from .config import store_dir
+    from .drafts import draft_warnings
+    from .store import Store
+
+    folder = store_dir(store, loaded.repo_root)
+    warnings += draft_warnings(pl, cat, Store(folder)) if (folder / "clips").is_dir() else []
     if otio_out:
         import opentimelineio as otio
 

@@ -98,3 +98,26 @@ def test_the_modelark_task_carries_frames_references_or_the_draft_it_promotes(tm
     promoted = BytePlusProvider.body(_req(draft_task_id="cgt-1"))
     assert promoted["content"] == [{"type": "draft_task", "draft_task": {"id": "cgt-1"}}] and "seed" not in promoted
     assert "draft_task_id" not in _req().key_fields() and _req(draft_task_id="cgt-1").key_fields()["draft_task_id"]
+
+
+def test_the_plan_warns_before_a_promotable_draft_expires(tmp_path):
+    import json
+    import time
+
+    from reelflow.drafts import draft_warnings
+    from reelflow.store import Store
+
+    lst = loaded({"id": "dunes", "model": "seedance-2.5"}, {"id": "sea", "model": "seedance-2.5"},
+                 {"id": "old", "model": "seedance-2.5"}, {"id": "harbor"})
+    plan = plan_shotlist(lst.spec, CAT, TODAY)
+    store = Store(tmp_path / "store")
+    now = time.time()
+    for shot, age_days, provider in (("dunes", 6, "byteplus"), ("sea", 1, "byteplus"), ("old", 9, "byteplus"),
+                                     ("harbor", 6.5, "byteplus"), ("dunes", 6.5, "animatic")):
+        clip = {"shot_id": shot, "model": "seedance-2.5-draft", "provider": provider, "job_id": f"cgt-{shot}-{age_days}"}
+        (store.root / "clips" / f"{shot}-{age_days}-{provider}.json").write_text(
+            json.dumps({"result": clip, "stored_at": now - age_days * 86400}))
+    lines = draft_warnings(plan, CAT, store)
+    assert len(lines) == 2, lines  # 'sea' has 6 days left; harbor's final has no native draft; the animatic's is no draft
+    assert lines[0].startswith("shot 'dunes': draft cgt-dunes-6 expires on") and "(in 24 h)" in lines[0]
+    assert lines[1].startswith("shot 'old': draft cgt-old-9 expired on") and "renders the final afresh" in lines[1]
