@@ -22,6 +22,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from ..media.ffmpeg import AAC, INTERMEDIATE, ffmpeg_exe, run_ffmpeg
 from .animatic_audio import _has, render_audio, write_wav
+from .animatic_frames import RAMP_SECONDS, Overlay, _still, _towards
 from .base import GenerationRequest, JobState
 
 DRAFT_SHORT_SIDE = 360
@@ -286,44 +287,6 @@ def inset_references(card: Image.Image, paths) -> None:
         x -= side + max(4, w // 100)
 
 
-RAMP_SECONDS = 0.5  # a shot given a first (last) frame leaves (reaches) it over this long
-
-
-class Overlay:
-    """The slate and the progress bar, composited per frame (so a shot that must start or end on
-    a given frame can show that frame exactly)."""
-
-    def __init__(self, card: Image.Image, frames: int):
-        rgba = np.asarray(card.convert("RGBA"), dtype=np.float32)
-        self.alpha = rgba[..., 3:4] / 255.0
-        self.ink = rgba[..., :3] * self.alpha
-        self.frames = frames
-        self.bar_h = max(2, card.height // 120)
-
-    def on(self, frame: np.ndarray, k: int) -> np.ndarray:
-        out = frame * (1 - self.alpha) + self.ink
-        reach = int(round(out.shape[1] * (k + 1) / self.frames))
-        out[-self.bar_h:, :reach] = out[-self.bar_h:, :reach] * 0.15 + 255 * 0.85
-        return out
-
-
-def _still(path: str | None, size: tuple[int, int]) -> np.ndarray | None:
-    """An image filling the frame (cropped to its aspect), as the frame array."""
-    if not path or not Path(path).is_file():
-        return None
-    from PIL import ImageOps
-
-    img = ImageOps.fit(Image.open(path).convert("RGB"), size, Image.Resampling.LANCZOS)
-    return np.asarray(img, dtype=np.float32)
-
-
-def _towards(frame: np.ndarray, still: np.ndarray | None, weight: float) -> np.ndarray:
-    if still is None or weight <= 0:
-        return frame
-    weight = min(1.0, weight)
-    return still * weight + frame * (1 - weight)
-
-
 def _rng(req: GenerationRequest, salt: str) -> np.random.Generator:
     seed = int(hashlib.sha256(f"{req.shot_id}|{req.tier}|{req.seed}|{salt}".encode()).hexdigest()[:16], 16)
     return np.random.default_rng(seed)
@@ -374,11 +337,10 @@ def render_animatic(req: GenerationRequest, dest: Path) -> dict:
         proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
             for k, box in enumerate(boxes):
-                frame = overlay.on(np.asarray(plate.resize((w, h), Image.Resampling.BILINEAR, box=box),
-                                              dtype=np.float32), k)
+                frame = overlay.on(np.array(plate.resize((w, h), Image.Resampling.BILINEAR, box=box)), k)
                 frame = _towards(frame, first, 1 - k / ramp)  # exactly the first frame at k = 0
                 frame = _towards(frame, last, 1 - (frames - 1 - k) / ramp)  # and the last at the end
-                proc.stdin.write(np.clip(frame + 0.5, 0, 255).astype(np.uint8).tobytes())
+                proc.stdin.write(frame.tobytes())
             proc.stdin.close()
         except BrokenPipeError:
             pass
