@@ -49,10 +49,8 @@ def conform_all(run: RenderRun, edit: Edit, label: str, size: tuple[int, int]) -
     futures = {}
     for s in edit.shots:
         focus = list(s.shot.focus) if isinstance(s.shot.focus, tuple) else s.shot.focus
-        clip = s.take.clip  # a clip asked to end on a keyframe is shown up to its last frame
-        skip = max(0.0, clip.seconds - s.place.frames / edit.timeline.fps) if clip.ends_on_frame else 0.0
         recipe = ConformSpec(size=size, fps=spec.output.fps, frames=s.place.frames, fit=spec.fit_for(s.shot),
-                             focus=focus, skip=round(skip, 6))
+                             focus=focus, skip=s.head_skip(edit.timeline.fps))
         futures[s.id] = run.task(conform_shot, f"conform-{label}-{s.id}").submit(
             shot_id=s.id, media=ups[s.id].result(), spec=recipe, store_root=root)
     conformed = {shot_id: f.result() for shot_id, f in futures.items()}

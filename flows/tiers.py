@@ -82,8 +82,9 @@ class RenderRun:
             return None
         if draft.clip.provider != providers.resolve_route(spec.model, self.cat, self.today).route:
             return None
-        stored = (self.store.clip_meta(draft.clip.key) or {}).get("stored_at", 0)
-        return dt.datetime.fromtimestamp(stored + model.draft_mode.expires_days * 86400)
+        from reelflow.drafts import expires_at
+
+        return expires_at(model, (self.store.clip_meta(draft.clip.key) or {}).get("stored_at", 0))
 
     def promotable(self, spec: RenderSpec, draft: Take | None) -> str | None:
         """The vendor's id of the draft to promote while it lives (an hour's margin); an expired

@@ -14,6 +14,11 @@ from .store import Store
 WARN_HOURS = 48
 
 
+def expires_at(model, stored_at: float) -> dt.datetime:
+    """When a native draft stored at ``stored_at`` (epoch seconds) can no longer be promoted."""
+    return dt.datetime.fromtimestamp(stored_at) + dt.timedelta(days=model.draft_mode.expires_days)
+
+
 def draft_warnings(plan: Plan, catalog: Catalog, store: Store, now: dt.datetime | None = None) -> list[str]:
     """One line per shot whose newest promotable draft expires within WARN_HOURS or has expired."""
     now = now or dt.datetime.now()
@@ -32,7 +37,7 @@ def draft_warnings(plan: Plan, catalog: Catalog, store: Store, now: dt.datetime 
             newest[clip["shot_id"]] = (stored, str(clip.get("job_id")))
     lines = []
     for shot_id, (stored, job) in sorted(newest.items()):
-        expires = dt.datetime.fromtimestamp(stored) + dt.timedelta(days=native[shot_id].draft_mode.expires_days)
+        expires = expires_at(native[shot_id], stored)
         when = expires.isoformat(timespec="minutes")
         if expires <= now:
             lines.append(f"shot '{shot_id}': draft {job} expired on {when}: approving it renders the final afresh")

@@ -60,6 +60,12 @@ class EditShot:
         """The take the edit shows: the final when there is one, else the draft."""
         return self.takes.get("final") or self.takes.get("draft")
 
+    def head_skip(self, fps: float) -> float:
+        """Seconds of the shown take's clip left out at its start: a clip asked to end on a
+        keyframe is shown up to its last frame (the conform and the NLE exports agree on it)."""
+        clip = self.take.clip if self.take else None
+        return round(max(0.0, clip.seconds - self.place.frames / fps), 6) if clip and clip.ends_on_frame else 0.0
+
     def lines(self, stem_seconds: Callable[[str], float]) -> list[PlacedLine]:
         spans = self.take.clip.speech_spans if self.take else []
         return place_lines(self.shot.dialogue, stem_seconds, spans)

@@ -106,13 +106,10 @@ def shot_refs(given) -> list[ShotRef]:
     """What an editor sees per clip, from the edit object."""
     fps = given.edit.timeline.fps
 
-    def offset(s) -> int:  # a clip that ends on a keyframe is shown up to its last frame (see the conform)
-        frames = int(round(s.take.clip.seconds * fps))
-        return max(0, frames - s.place.frames) if s.take.clip.ends_on_frame else 0
-
     return [ShotRef(shot_id=s.id, media=str(given.media[s.id]), media_frames=int(round(s.take.clip.seconds * fps)),
                     prompt=s.shot.prompt, model=s.final_from[0].model, provider=s.take.clip.provider,
-                    tier=s.take.clip.tier, reason=s.plan.reason, offset=offset(s)) for s in given.edit.shots]
+                    tier=s.take.clip.tier, reason=s.plan.reason, offset=int(round(s.head_skip(fps) * fps)))
+            for s in given.edit.shots]
 
 
 class OTIO:

@@ -73,6 +73,24 @@ def frame_at(src: Path, index: int | None = None, *, size: tuple[int, int] | Non
         return np.asarray(img, dtype=np.float64)
 
 
+def frames_at(src: Path, indices) -> dict[int, np.ndarray]:
+    """Several frames of a clip in one decode (as RGB arrays, by index)."""
+    import tempfile
+
+    wanted = sorted(set(indices))
+    with tempfile.TemporaryDirectory(prefix="reelflow-frames-") as tmp:
+        expr = "+".join(f"eq(n\\,{n})" for n in wanted)
+        run_ffmpeg(["-i", str(src), "-map", "0:v:0", "-vf", f"select={expr}", "-fps_mode", "passthrough",
+                    "-frames:v", str(len(wanted)), "-pix_fmt", "rgb24", str(Path(tmp) / "f%05d.png")],
+                   what=f"frames of {src.name}")
+        files = sorted(Path(tmp).glob("f*.png"))
+        if len(files) != len(wanted):
+            from ..errors import MediaError
+
+            raise MediaError(f"{src.name}: got {len(files)} of {len(wanted)} frames")
+        return {n: np.asarray(Image.open(f).convert("RGB"), dtype=np.float64) for n, f in zip(wanted, files)}
+
+
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
     """Peak signal-to-noise ratio of two same-size RGB frames in dB (inf when identical)."""
     mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
@@ -85,17 +103,19 @@ def continuity_report(edit: Path, timeline, continuing: list[str]) -> dict:
     frame to its last (PSNR and the shift of the mean colour, 0-1), which grows when raw last
     frames are chained through many shots."""
     clips = {c.shot_id: c for c in timeline.clips}
-    cuts = {i: round(psnr(frame_at(edit, clips[i].start - 1), frame_at(edit, clips[i].start)), 2)
-            for i in continuing}
     chains: list[list[str]] = []
     for c in timeline.clips:
         if c.shot_id in continuing and chains and chains[-1][-1] == timeline.clips[c.index - 1].shot_id:
             chains[-1].append(c.shot_id)
         elif c.shot_id in continuing:
             chains.append([timeline.clips[c.index - 1].shot_id, c.shot_id])
+    needed = [n for i in continuing for n in (clips[i].start - 1, clips[i].start)]
+    needed += [n for chain in chains for n in (clips[chain[0]].start, clips[chain[-1]].end - 1)]
+    frame = frames_at(edit, needed)  # one decode of the edit for every frame measured
+    cuts = {i: round(psnr(frame[clips[i].start - 1], frame[clips[i].start]), 2) for i in continuing}
     drift = []
     for chain in chains:
-        first, last = frame_at(edit, clips[chain[0]].start), frame_at(edit, clips[chain[-1]].end - 1)
+        first, last = frame[clips[chain[0]].start], frame[clips[chain[-1]].end - 1]
         shift = float(np.abs(first.mean(axis=(0, 1)) - last.mean(axis=(0, 1))).mean() / 255)
         drift.append({"shots": chain, "first_to_last_psnr_db": round(psnr(first, last), 2),
                       "mean_colour_shift": round(shift, 4)})
