@@ -90,7 +90,7 @@ def _rename(what: list[str], skipped: int) -> None:
         client.update_flow_run(flow_run.id, name=name[:200])
 
 
-@flow(name="nightly", log_prints=True)
+@flow(name="nightly")
 def nightly(shotlists: str = "shotlists", out_dir: str | None = None, approval: str = "all",
             store_dir: str | None = None, review_timeout: int = 3600, catalog: str | None = None,
             lifecycle_days: int = 30) -> list[dict]:

@@ -32,7 +32,7 @@ from reelflow.tasks.generation import load, route
 Approval = Literal["all", "prototype-only", "listed", "review"]
 
 
-@flow(name="render-shotlist", flow_run_name=run_name, task_runner=task_runner(), log_prints=True)
+@flow(name="render-shotlist", flow_run_name=run_name, task_runner=task_runner())
 def render_shotlist(shotlist: str, out_dir: str | None = None, approval: Approval = "all",
                     approve: list[str] | None = None, store_dir: str | None = None,
                     catalog: str | None = None, today: dt.date | None = None,

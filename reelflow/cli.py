@@ -21,7 +21,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Shot list in git -> routed, prototyped, rendered, finished AI video edit.")
 from .cli_render import _ask_for_approval, _hint, _prefect_env, _run_flow  # noqa: E402
 from .terminal import err, out, say as _say  # noqa: E402
-from .cli_signals import _stop_on_sigterm, _stop_provider_calls  # noqa: E402
+from .cli_signals import _stop_on_signals, _stop_provider_calls  # noqa: E402
 
 
 @app.callback()
@@ -347,7 +347,7 @@ def serve_assets(store: Optional[str] = typer.Option(None, help="The store whose
 
 def main() -> None:
     _prefect_env()
-    _stop_on_sigterm()
+    _stop_on_signals()
     try:
         code = app(standalone_mode=False)
     except KeyboardInterrupt:

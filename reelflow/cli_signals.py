@@ -3,23 +3,31 @@ dropped, and a watchdog makes sure the process (and Prefect's temporary server) 
 
 from __future__ import annotations
 
+import os
 import sys
 import time
+from pathlib import Path
 
 from .errors import EXIT_INTERRUPTED
 
 
-def _stop_on_sigterm() -> None:
+def _stop_on_signals() -> None:
     """SIGTERM unwinds like Ctrl-C, so Prefect's temporary API server (stopped at exit) and
-    every partial file are cleaned up instead of left behind."""
+    every partial file are cleaned up instead of left behind. Either signal also silences the
+    logging module's own error reports: while the run unwinds, Prefect's API log handler fails
+    (its server is going) and each report would be a traceback on the user's terminal."""
+    import logging
     import signal
 
     def handler(signum, frame):
+        logging.raiseExceptions = False
         _exit_within(30.0)  # wherever the unwinding gets stuck, the process still ends
         raise KeyboardInterrupt
 
     try:
         signal.signal(signal.SIGTERM, handler)
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not when ignored (nohup, &)
+            signal.signal(signal.SIGINT, handler)
     except ValueError:  # not the main thread (embedded use)
         pass
 
@@ -37,10 +45,8 @@ def _exit_within(seconds: float) -> None:
     """An interrupted render exits: if the clean unwinding (Prefect's temporary server, queued
     log flushes) has not finished after ``seconds``, stop this process's children (the server)
     and leave with the interrupted code. Paid jobs are in the ledger; the next run resumes them."""
-    import os
     import signal
     import threading
-    from pathlib import Path
 
     global _WATCHDOG
     if _WATCHDOG:  # SIGTERM starts it, the KeyboardInterrupt it raises must not start another
@@ -49,14 +55,46 @@ def _exit_within(seconds: float) -> None:
 
     def watchdog() -> None:
         time.sleep(seconds)
-        me = str(os.getpid())
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                if stat.read_text().rsplit(")", 1)[1].split()[1] == me:
-                    os.kill(int(stat.parent.name), signal.SIGTERM)
-            except (OSError, IndexError, ValueError):
-                pass
-        time.sleep(2)
+        # every descendant, not only children: a child that outlives us (Prefect's server in its
+        # graceful shutdown, an ffmpeg) keeps our stdout/stderr open, and whoever reads them waits
+        family = _descendants(os.getpid())
+        _signal_all(family, signal.SIGTERM)
+        stop = time.monotonic() + 5
+        while time.monotonic() < stop and any(_running(pid) for pid in family):
+            time.sleep(0.1)
+        _signal_all([pid for pid in family if _running(pid)], signal.SIGKILL)
         os._exit(EXIT_INTERRUPTED)
 
     threading.Thread(target=watchdog, name="reelflow-exit", daemon=True).start()
+
+
+def _descendants(root: int) -> list[int]:
+    """Every live process below ``root`` (from /proc; parents first)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(parent, []).append(int(stat.parent.name))
+    found, todo = [], [root]
+    while todo:
+        kids = children.get(todo.pop(), [])
+        found += kids
+        todo += kids
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def _signal_all(pids: list[int], sig: int) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, sig)
+        except OSError:
+            pass
