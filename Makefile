@@ -10,7 +10,7 @@ $(VENV)/.installed: pyproject.toml .ci/overrides.txt
 	bash .ci/system-deps.sh
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet uv
-	$(VENV)/bin/uv pip install --quiet --python $(PY) --override .ci/overrides.txt -e ".[test]"
+	$(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(PY) --override .ci/overrides.txt -e ".[test]"
 	@$(PY) -c "import shutil,sys; shutil.which('espeak-ng') or print('note: espeak-ng not installed; dialogue renders as placeholder tones (apt-get install espeak-ng)', file=sys.stderr)"
 	touch $@
 

@@ -13,6 +13,7 @@ import random
 import shutil
 import string
 import struct
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -224,8 +225,9 @@ def test_cli_fails_fast_with_one_line_and_documented_codes(tmp_path):
         (["no-such-command"], 1, "No such command"),
         (["plan", str(path)], 0, "Cut [/] here"),
     ]
-    for args, code, text in cases:
-        r = run(*args, cwd=tmp_path)
+    with ThreadPoolExecutor(len(cases)) as pool:  # independent commands: run them side by side
+        results = list(pool.map(lambda case: run(*case[0], cwd=tmp_path), cases))
+    for (args, code, text), r in zip(cases, results):
         assert r.returncode == code, (args, r.stdout, r.stderr)
         assert text in r.stdout + r.stderr and "Traceback" not in r.stdout + r.stderr, (args, r.stderr)
     ok = run("validate", str(bad), str(path), cwd=tmp_path)
