@@ -18,18 +18,19 @@ from reelflow.budget import Budget
 from reelflow.cast import cast_fields
 from reelflow.catalog import Catalog
 from reelflow.config import emit
+from reelflow.continuity import segment_lengths
 from reelflow.edit import Edit, Take
 from reelflow.errors import JobPendingError, MediaError, ProviderError
 from reelflow.flows.artifacts import Progress
 from reelflow.flows.runtime import results_storage
-from reelflow.generate import ClipJob, build_request
+from reelflow.generate import ClipJob, ClipResult, build_request
 from reelflow.limits import rpm_of
 from reelflow.media.mix import audio_seconds
 from reelflow.providers.common import AuthError
 from reelflow.routing import Plan, RenderSpec, spec_pair
 from reelflow.shotlist import LoadedShotList
 from reelflow.store import Store, sha256_file
-from reelflow.tasks.continuity import Frame, join_take, last_frame
+from reelflow.tasks.continuity import Frame, extended_take, join_take, last_frame
 from reelflow.tasks.generation import generate, stored_clip_exists
 
 
@@ -39,6 +40,17 @@ class Ends:
 
     first: Frame | None = None
     last: Frame | None = None
+
+
+@dataclass(frozen=True)
+class Variant:
+    """How one clip departs from its shot's plan: a take's own seed, one segment's length, the
+    native draft it promotes, the clip it extends (the model's extend API)."""
+
+    seed: int | None = None
+    seconds: int | None = None
+    promote: str | None = None
+    extend: ClipResult | None = None
 
 
 @dataclass(frozen=True)
@@ -61,6 +73,13 @@ class RenderRun:
         cache every worker sharing the store reads)."""
         named = {"task_run_name": name} if name else {}
         return task.with_options(result_storage=results_storage(self.store), **named, **options)
+
+    def extends_on_route(self, spec: RenderSpec) -> bool:
+        """The route this model resolves to sends its extend API (the animatic, standing in for
+        any model offline, extends too)."""
+        ext = self.cat.models[spec.model].extension
+        route = providers.resolve_route(spec.model, self.cat, self.today).route
+        return route == "animatic" or bool(ext and route in ext.routes)
 
     def stem_seconds(self, file: str) -> float:
         """Length of a recorded stem named in the shot list (for placing dialogue)."""
@@ -99,10 +118,8 @@ class RenderRun:
         return draft.clip.job_id
 
     def job(self, shot_id: str, spec: RenderSpec, notes: tuple[str, ...] = (), ends: Ends = Ends(),
-            seconds: int | None = None, seed: int | None = None, promote: str | None = None) -> ClipJob:
-        """Planning resolves the route (real provider or the animatic standing in) once, here.
-        ``ends``: frames to start and end on; ``seconds``: one segment of a long take; ``seed``:
-        a take's own seed."""
+            variant: Variant = Variant()) -> ClipJob:
+        """Planning resolves the route (real provider or the animatic standing in) once, here."""
         res = providers.resolve_route(spec.model, self.cat, self.today)
         shot = next(s for s in self.loaded.spec.shots if s.id == shot_id)
         request = build_request(self.loaded, shot, spec, res.route_model, res.params)
@@ -111,12 +128,16 @@ class RenderRun:
             update.update(image_path=self.frame_file(ends.first), image_sha256=ends.first.sha256)
         if ends.last:
             update.update(last_frame_path=self.frame_file(ends.last), last_frame_sha256=ends.last.sha256)
-        if seconds:
-            update["seconds"] = seconds
-        if seed is not None:
-            update["seed"] = seed
-        if promote:
-            update["draft_task_id"] = promote
+        if variant.extend:  # the clip so far goes in (no frame, no references: the clip carries them)
+            update.update(video_path=str(self.store.file(variant.extend.path)), video_sha256=variant.extend.sha256,
+                          extend_from=variant.extend.job_id, reference_paths=(), reference_sha256s=(),
+                          image_path=None, image_sha256=None)
+        if variant.seconds:
+            update["seconds"] = variant.seconds
+        if variant.seed is not None:
+            update["seed"] = variant.seed
+        if variant.promote:
+            update["draft_task_id"] = variant.promote
         request = request.model_copy(update=update)
         cost = round(request.seconds * spec.price_per_second, 4)
         return ClipJob(request=request,
@@ -144,12 +165,12 @@ async def _render_all(run: RenderRun, edit: Edit, tier: str, shot_ids: list[str]
         ends = await _ends(run, edit, tier, shot_id, ready)
         if tier == "draft" and here.plan.options:  # every take, side by side
             done[shot_id] = tuple(await asyncio.gather(*(
-                _take(run, shot_id, tier, o.draft, ends, o.seed) for o in here.plan.options)))
+                _take(run, shot_id, tier, o.draft, ends, Variant(seed=o.seed)) for o in here.plan.options)))
             take = done[shot_id][min(here.chosen, len(done[shot_id]) - 1)]
         else:
             spec, seed = (here.plan.draft, None) if tier == "draft" else here.final_from
             promote = run.promotable(spec, here.takes.get("draft")) if tier == "final" else None
-            take = done[shot_id] = await _take(run, shot_id, tier, spec, ends, seed, promote)
+            take = done[shot_id] = await _take(run, shot_id, tier, spec, ends, Variant(seed=seed, promote=promote))
         ready[shot_id].set_result(take)
         emit(f"{tier} renders", shot_id, len(done), len(shot_ids))
         run.progress.step(tier, shot_id)
@@ -192,10 +213,10 @@ async def _ends(run: RenderRun, edit: Edit, tier: str, shot_id: str, ready: dict
     return Ends(first, last)
 
 
-async def _take(run: RenderRun, shot_id: str, tier: str, spec: RenderSpec, ends: Ends, seed: int | None,
-                promote: str | None = None) -> Take:
+async def _take(run: RenderRun, shot_id: str, tier: str, spec: RenderSpec, ends: Ends,
+                variant: Variant = Variant()) -> Take:
     try:
-        return await _render_shot(run, shot_id, spec, ends, seed=seed, promote=promote)
+        return await _render_shot(run, shot_id, spec, ends, variant=variant)
     except (AuthError, JobPendingError):
         # a missing or refused key stops the run (the message names the variable); a paid
         # job still pending is resumed by the next run, never replaced by another model
@@ -205,16 +226,28 @@ async def _take(run: RenderRun, shot_id: str, tier: str, spec: RenderSpec, ends:
 
 
 async def _render_shot(run: RenderRun, shot_id: str, spec: RenderSpec, ends: Ends, notes: tuple = (),
-                       seed: int | None = None, promote: str | None = None) -> Take:
-    """One clip, or a long take: segments one after another, each starting on the last frame of
-    the one before, joined into one clip of the shot."""
+                       variant: Variant = Variant()) -> Take:
+    """One clip, or a long take: extensions of the clip so far where the route sends the model's
+    extend API, else segments each starting on the last frame of the one before, joined."""
     if not spec.segments:
-        return await _generate(run, run.job(shot_id, spec, notes, ends, seed=seed, promote=promote),
+        seed = variant.seed
+        return await _generate(run, run.job(shot_id, spec, notes, ends, variant),
                                f"{spec.tier}-{shot_id}" + (f"-seed{seed}" if seed is not None else ""))
+    if spec.extends and not ends.last and run.extends_on_route(spec):
+        return await _extend_shot(run, shot_id, spec, ends, notes, variant.seed)
+    if spec.extends:  # ending on a keyframe, or a route without the extend API: restart from frames
+        parts = segment_lengths(run.cat.models[spec.model], spec.seconds)
+        if parts is None:
+            raise ProviderError(f"{spec.model}: a {spec.seconds}s take needs its extend API, "
+                                f"which this route does not offer")
+        spec = spec.model_copy(update={"segments": tuple(parts), "seconds": sum(parts), "extends": False})
+        notes = (*notes, "long take by last-frame continuation: " + (
+            "it ends on a keyframe" if ends.last else "this route has no extend API"))
     takes, clips, first = [], [], ends.first
     for k, seconds in enumerate(spec.segments):
         final_part = k == len(spec.segments) - 1
-        job = run.job(shot_id, spec, notes, Ends(first, ends.last if final_part else None), seconds, seed)
+        job = run.job(shot_id, spec, notes, Ends(first, ends.last if final_part else None),
+                      Variant(seed=variant.seed, seconds=seconds))
         takes.append(await _generate(run, job, f"{spec.tier}-{shot_id}-{k + 1}"))
         clips.append(takes[-1].clip)
         if not final_part:
@@ -223,6 +256,18 @@ async def _render_shot(run: RenderRun, shot_id: str, spec: RenderSpec, ends: End
     joined = await asyncio.to_thread(run.task(join_take, f"join-{spec.tier}-{shot_id}"),
                                      clips=clips, store_root=str(run.store.root))
     return Take(joined, cache_hit=all(t.cache_hit for t in takes))
+
+
+async def _extend_shot(run: RenderRun, shot_id: str, spec: RenderSpec, ends: Ends, notes: tuple,
+                       seed: int | None) -> Take:
+    """A long take by the extend API: the first clip, then each call extends the clip so far
+    (its hash keys the next request: an edit re-renders the chain from there on)."""
+    takes: list[Take] = []
+    for k, seconds in enumerate(spec.segments):
+        variant = Variant(seed=seed, seconds=seconds, extend=takes[-1].clip if takes else None)
+        job = run.job(shot_id, spec, notes, Ends(ends.first) if k == 0 else Ends(), variant)
+        takes.append(await _generate(run, job, f"{spec.tier}-{shot_id}-{k + 1}"))
+    return Take(extended_take([t.clip for t in takes]), cache_hit=all(t.cache_hit for t in takes))
 
 
 async def _generate(run: RenderRun, job: ClipJob, name: str | None = None) -> Take:

@@ -46,6 +46,11 @@ class Extension(Frozen):
 
     step: Annotated[int, Field(ge=1)]
     total: Annotated[int, Field(ge=1)]
+    routes: list[str] = []
+    """Routes whose adapter sends the extension (the clip so far goes in, the longer clip comes
+    back); empty: reelflow renders this model's long takes by last-frame continuation."""
+    resolutions: list[int] = []
+    """Resolutions the extension is offered at (empty: every one the model has)."""
     note: str | None = None
 
 

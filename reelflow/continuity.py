@@ -3,15 +3,17 @@
 - References: the cast's images a shot names, and what a model does with them.
 - A continuous cut: the next shot starts on the previous shot's last frame (image-to-video), or
   both share a keyframe (the previous shot ends on it: first+last-frame models).
-- A long take: a shot longer than the model's longest clip is rendered as segments, each starting
-  on the last frame of the one before, joined without the repeated frame.
+- A long take: a shot longer than the model's longest clip is rendered as segments: extensions
+  of the clip so far where a route offers the model's extend API, else each segment starting on
+  the last frame of the one before, joined without the repeated frame.
 """
 
 from __future__ import annotations
 
+from math import ceil
 from typing import Literal
 
-from .catalog import ModelSpec
+from .catalog import DurationRange, ModelSpec
 from .shotlist import Shot, ShotList
 
 MAX_SEGMENTS = 6  # a longer chain drifts visibly (each segment re-reads a compressed frame)
@@ -63,17 +65,53 @@ def segment_lengths(model: ModelSpec, need: float) -> list[int] | None:
     return parts if len(parts) <= MAX_SEGMENTS else None
 
 
+def extension_lengths(model: ModelSpec, need: float, resolution: int) -> list[int] | None:
+    """Clip lengths of a long take by the model's extend API: its longest clip, then one
+    extension after another (each call returns the clip so far, longer by ``step``); None
+    where no route extends at this resolution or ``need`` is beyond the extended length."""
+    ext = model.extension
+    if ext is None or not ext.routes or (ext.resolutions and resolution not in ext.resolutions):
+        return None
+    firsts = (range(model.durations.min, model.durations.max + 1) if isinstance(model.durations, DurationRange)
+              else sorted(model.durations))
+    fits = [(first + k * ext.step, k, first) for first in firsts
+            for k in range(1, max(1, ceil((need - first) / ext.step)) + 1)
+            if need - 1e-9 <= first + k * ext.step <= ext.total]
+    if not fits:
+        return None
+    _, calls, first = min(fits)  # the shortest clip that covers the take, then the fewest calls
+    return [first] + [ext.step] * calls
+
+
+def long_take(model: ModelSpec, need: float, resolution: int) -> tuple[list[int], bool] | None:
+    """How this model renders ``need`` seconds at ``resolution``: clip lengths, and whether
+    segments after the first extend the clip so far (True) or start on its last frame. The
+    extension is preferred: the model sees the whole clip, not one compressed frame."""
+    parts = segment_lengths(model, need)
+    if parts is None or len(parts) == 1:
+        return (parts, False) if parts else None
+    extended = extension_lengths(model, need, resolution)
+    return (extended, True) if extended else (parts, False)
+
+
 def reach(model: ModelSpec) -> int:
-    """The longest take this model can render (segments included)."""
+    """The longest take this model can render (segments included). The extend API renders some
+    of these takes better, never longer ones: 37 s of Veo extension < 6 x 8 s of segments."""
     return model.max_duration * (MAX_SEGMENTS if model.image_to_video else 1)
 
 
-def segments_note(model: ModelSpec, parts: list[int]) -> str:
+def segments_note(model: ModelSpec, parts: list[int], extends: bool = False) -> str:
     if len(parts) < 2:
         return ""
-    how = ("last-frame continuation" if model.extension is None
-           else f"last-frame continuation (its extend API, +{model.extension.step}s to {model.extension.total}s, "
-                f"is not used yet)")
+    ext = model.extension
+    if extends:
+        how = f"its extend API on {'/'.join(ext.routes)} (+{ext.step}s per call, up to {ext.total}s)"
+    elif ext and ext.routes:
+        how = f"last-frame continuation (its extend API takes {'/'.join(f'{r}p' for r in ext.resolutions)} only)"
+    elif ext:
+        how = f"last-frame continuation (reelflow does not send its extend API: {ext.note or 'no adapter'})"
+    else:
+        how = "last-frame continuation"
     return f"; long take: {len(parts)} segments ({'+'.join(str(p) for p in parts)}s) by {how}"
 
 

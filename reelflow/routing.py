@@ -16,8 +16,8 @@ from pydantic import BaseModel, ConfigDict
 
 from .catalog import Catalog, ModelSpec
 from .continuity import (
-    Continuity, continuity_bonus, continuity_of, needs_first_frame, reach, reference_images, references_note,
-    segment_lengths, segments_note,
+    Continuity, continuity_bonus, continuity_of, long_take, needs_first_frame, reach, reference_images,
+    references_note, segment_lengths, segments_note,
 )
 from .shotlist import ASPECTS, RESOLUTIONS, Shot, ShotList, frame_size
 
@@ -41,6 +41,9 @@ class RenderSpec(BaseModel):
     price_per_second: float
     segments: tuple[int, ...] = ()
     """A long take: the clip lengths rendered one after another (``seconds`` is their sum)."""
+    extends: bool = False
+    """The segments after the first extend the clip so far (the model's extend API) instead of
+    starting on the last frame of the one before."""
 
     @property
     def cost(self) -> float:
@@ -77,7 +80,8 @@ class ShotPlan(BaseModel):
     def clip_note(self) -> str:
         """The final clip in a few words: length (segments), size, rate; takes; continuity."""
         f = self.final
-        parts = f"{f.seconds}s" + (f" ({'+'.join(map(str, f.segments))})" if f.segments else "")
+        parts = f"{f.seconds}s" + (f" ({'+'.join(map(str, f.segments))}{' extended' if f.extends else ''})"
+                                   if f.segments else "")
         note = f"{parts} {f.width}x{f.height}@{f.fps}"
         if self.options:
             note += f"; {len(self.options)} takes: " + ", ".join(dict.fromkeys(o.model for o in self.options))
@@ -147,16 +151,17 @@ def _fps_for(model: ModelSpec, fps: int) -> int:
 
 
 def render_spec(model: ModelSpec, tier: Tier, shot: Shot, spec: ShotList) -> RenderSpec | None:
-    parts = segment_lengths(model, _need(shot, spec))
-    if parts is None:
-        return None
-    seconds = sum(parts)
     out = spec.output
     if tier == "final":
         res = model.resolution_for(RESOLUTIONS[out.resolution])
     else:  # drafts: the cheapest resolution of at least 360 lines
         usable = [r for r in sorted(model.resolutions) if r >= 360] or sorted(model.resolutions)
         res = usable[0]
+    how = long_take(model, _need(shot, spec), res)
+    if how is None:
+        return None
+    parts, extends = how
+    seconds = sum(parts)
     aspect = _aspect_for(model, out.aspect)
     w, h = frame_size(res, aspect)
     return RenderSpec(
@@ -164,6 +169,7 @@ def render_spec(model: ModelSpec, tier: Tier, shot: Shot, spec: ShotList) -> Ren
         fps=_fps_for(model, out.fps), aspect=aspect,
         audio=model.native_audio and shot.audio.native,
         price_per_second=model.price(res), segments=tuple(parts) if len(parts) > 1 else (),
+        extends=extends,
     )
 
 
@@ -227,10 +233,10 @@ def score(model: ModelSpec, shot: Shot, spec: ShotList) -> tuple[float, list[str
     bonus, said = continuity_bonus(model, shot, spec, index)
     s += bonus
     why += [said] if said else []
-    parts = segment_lengths(model, _need(shot, spec)) or []
-    if len(parts) > 1:  # every join re-reads a compressed frame: one clip beats a chain
-        s -= 10 * (len(parts) - 1)
-        why.append(f"long take in {len(parts)} segments")
+    parts, extends = long_take(model, _need(shot, spec), model.resolution_for(short)) or ([], False)
+    if len(parts) > 1:  # every join re-reads a compressed frame: one clip beats a chain, and an
+        s -= (5 if extends else 10) * (len(parts) - 1)  # extension (whole clip in view) a restart
+        why.append(f"long take in {len(parts)} segments" + (" by extension" if extends else ""))
     price = model.price(model.resolution_for(short))
     s -= price * 5  # tie-break toward the cheaper model
     return s, why
@@ -340,7 +346,7 @@ def route_shot(shot: Shot, index: int, spec: ShotList, catalog: Catalog, today: 
         reason += f" (deprecated: {chosen.lifecycle.note or 'plan a replacement'})"
 
     fin, draft = spec_pair(chosen, catalog, shot, spec, today)
-    reason += references_note(chosen, shot, spec) + segments_note(chosen, list(fin.segments))
+    reason += references_note(chosen, shot, spec) + segments_note(chosen, list(fin.segments), fin.extends)
     reason += f"; {chosen.evidence_note(today)}; {draft_reason(chosen, draft.model, catalog)}"
     fallbacks = [m.id for _, m, _ in live if m.id != chosen.id][:4]
     return ShotPlan(

@@ -71,3 +71,15 @@ def join_take(clips: list[ClipResult], store_root: str) -> ClipResult:
         "cache_hit": all(c.cache_hit for c in clips), "submissions": sum(c.submissions for c in clips),
         "ends_on_frame": clips[-1].ends_on_frame,
         "job_id": ",".join(c.job_id for c in clips)})
+
+
+def extended_take(clips: list[ClipResult]) -> ClipResult:
+    """A long take by the extend API is the last call's clip (it holds every earlier one);
+    cost, submissions and notes add up over the calls."""
+    last = clips[-1]
+    notes = [*clips[0].notes, f"long take: {len(clips)} calls of the extend API "
+                              f"({clips[0].seconds:.2f}s, then extended to {last.seconds:.2f}s)"]
+    return last.model_copy(update={
+        "notes": notes, "cost_usd": round(sum(c.cost_usd for c in clips), 4),
+        "cache_hit": all(c.cache_hit for c in clips), "submissions": sum(c.submissions for c in clips),
+        "job_id": ",".join(c.job_id for c in clips)})

@@ -58,6 +58,7 @@ class CountingProvider:
         self.submits: list[str] = []
         self.polls = 0
         self.downloads: list[str] = []
+        self.requests: list = []  # every submitted request, for what it carried
         self.fail_submits = fail_submits
         self.fail_polls = fail_polls
         self.corrupt_downloads = corrupt_downloads
@@ -75,6 +76,7 @@ class CountingProvider:
                     raise PermanentProviderError(f"invalid parameters for {request.shot_id}")
                 raise TransientProviderError("503 busy")
             self.submits.append(f"{request.tier}:{request.shot_id}")
+            self.requests.append(request)
         return self.inner.submit(request)
 
     def poll(self, request, job_id):

@@ -150,10 +150,21 @@ def test_a_continuous_cut_is_continuous_in_the_edit_and_editing_a_shot_re_render
     out, store = tmp_path / "out", tmp_path / "store"
     render_shotlist(str(path), out_dir=str(out), store_dir=str(store), approval="all", today=TODAY)
     m = json.loads((out / "cut.manifest.json").read_text())
-    # the long take: veo-3.1 allows 8 s; 8 + 4 s segments (the second from the first's last frame)
+    # the long take: veo-3.1 allows 8 s. The final (720p) by its extend API: a 4 s clip, then
+    # the clip so far extended by 7 s (its hash in the request); the draft (Veo 3.1 Lite, no
+    # extend API) by segments from last frames, joined
     assert sorted(counting_provider.submits).count("final:long") == 2
-    long_final = next(s for s in m["shots"] if s["id"] == "long")["final"]
-    assert any("long take: 2 segments joined" in n for n in long_final["notes"])
+    first, more = [r for r in counting_provider.requests if r.shot_id == "long" and r.tier == "final"]
+    assert (first.seconds, more.seconds) == (4, 7) and first.video_sha256 is None
+    first_clip = next(c for c in (store / "clips").glob("*.json")
+                      if json.loads(c.read_text()).get("result", {}).get("job_id") == more.extend_from)
+    assert more.video_sha256 == json.loads(first_clip.read_text())["result"]["sha256"]
+    long = next(s for s in m["shots"] if s["id"] == "long")
+    assert any("long take: 2 calls of the extend API" in n for n in long["final"]["notes"])
+    assert long["final"]["seconds"] > 10.9 and "extend API on vertex" in long["reason"]
+    assert any("long take: 2 segments joined" in n for n in long["draft"]["notes"])
+    seam = long["timeline"]["start_frame"] + 4 * 24  # where the extension starts, in the edit
+    assert psnr(frame_at(out / "cut.mp4", seam - 1), frame_at(out / "cut.mp4", seam)) > 30
     # the cut into 'three' is continuous in the finished edit (after upscale and conform)
     edit = out / "cut.mp4"
     starts = {s["id"]: s["timeline"]["start_frame"] for s in m["shots"]}
@@ -240,3 +251,32 @@ def test_first_and_last_frames_reach_each_provider_in_its_own_fields(cloud, tmp_
     job = list(fake.jobs.values())[-1]
     assert job["model"] == "kwaivgi/kling-v3-video" and "reference_images" not in job["body"]["input"]
     assert unb64(job["body"]["input"]["end_image"]) == sha_last
+
+
+def test_the_extend_api_sends_the_clip_so_far_to_vertex(cloud, tmp_path, video_bytes):  # noqa: F811
+    """Veo's extend API through google-genai: instances[0].video carries the clip so far byte for
+    byte (720p, 7 s more), with no first frame or references beside it; the fake's answer is
+    downloaded as the longer clip."""
+    import base64
+    import hashlib
+
+    from reelflow import providers
+
+    so_far = tmp_path / "so-far.mp4"
+    so_far.write_bytes(video_bytes)
+    digest = hashlib.sha256(video_bytes).hexdigest()
+    fake, req = cloud("vertex")
+    extend = req.model_copy(update={"seconds": 7, "width": 1280, "height": 720, "video_path": str(so_far),
+                                    "video_sha256": digest, "extend_from": "projects/p/operations/1",
+                                    "image_path": None, "reference_paths": ()})
+    prov = providers.get("vertex")
+    job = prov.submit(extend)
+    body = next(iter(fake.jobs.values()))["body"]
+    sent = body["instances"][0]
+    assert hashlib.sha256(base64.b64decode(sent["video"]["bytesBase64Encoded"])).hexdigest() == digest
+    assert sent["video"]["mimeType"] == "video/mp4" and not {"image", "lastFrame", "referenceImages"} & set(sent)
+    assert body["parameters"]["durationSeconds"] == 7 and body["parameters"]["resolution"] == "720p"
+    while prov.poll(extend, job).state != "succeeded":
+        pass
+    prov.download(extend, job, str(tmp_path / "longer.mp4"))
+    assert (tmp_path / "longer.mp4").read_bytes() == fake.video

@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 
 from reelflow.catalog import load_catalog
-from reelflow.continuity import MAX_SEGMENTS, reach, segment_lengths
+from reelflow.continuity import MAX_SEGMENTS, long_take, reach, segment_lengths, segments_note
 from reelflow.edit import Edit, Take
 from reelflow.flows.review import ReviewInput, problems_in
 from reelflow.providers.base import GenerationRequest
@@ -48,6 +48,37 @@ def test_a_long_take_is_its_models_longest_clips_and_a_last_one_covering_the_joi
     assert got == parts
     # each join drops one repeated frame: the joined clip still covers the shot
     assert sum(got) - (len(got) - 1) * (1 / 24) >= need
+
+
+@pytest.mark.parametrize("need, res, how", [
+    (10, 720, ([4, 7], True)),      # Veo's extend API (+7 s a call, 720p only): the shortest cover
+    (12, 720, ([6, 7], True)), (20, 720, ([6, 7, 7], True)), (30, 720, ([4, 7, 7, 7, 7], True)),
+    (12, 1080, ([8, 6], False)),    # no extension at 1080p: segments from last frames
+    (37, 720, ([8, 8, 8, 8, 6], False)),  # beyond 37 s of extension: last frames again
+    (6, 720, ([6], False)),         # one clip is one clip
+])
+def test_a_long_take_extends_where_the_model_and_resolution_allow(need, res, how):
+    veo = CAT.models["veo-3.1"]
+    assert long_take(veo, need, res) == how
+    parts, extends = how
+    if extends:  # each call returns the clip so far plus 7 s; the input stays within 1-30 s
+        assert sum(parts) >= need and sum(parts) <= 37 and sum(parts) - 7 <= 30
+        assert "by its extend API on vertex (+7s per call, up to 37s)" in segments_note(veo, parts, True)
+    elif len(parts) > 1:
+        assert "last-frame continuation (its extend API takes 720p only)" in segments_note(veo, parts)
+    # a model whose extend API no adapter sends says so, and continues from last frames
+    omni = CAT.models["gemini-omni-1.1-flash"]
+    assert long_take(omni, 15, 720) == ([10, 6], False)
+    assert "does not send its extend API" in segments_note(omni, [10, 6])
+
+
+def test_a_plan_costs_and_shows_an_extended_take():
+    lst = loaded({"id": "a", "duration": 12, "model": "veo-3.1", "kind": "environment"})
+    shot = plan_shotlist(lst.spec.model_copy(update={"output": lst.spec.output.model_copy(
+        update={"resolution": "720p"})}), CAT, TODAY).shots[0]
+    assert shot.final.segments == (6, 7) and shot.final.extends and shot.final.seconds == 13
+    assert shot.final.cost == round(13 * CAT.models["veo-3.1"].price(720), 4)
+    assert "13s (6+7 extended)" in shot.clip_note
 
 
 def test_out_of_reach_takes_have_no_segments():

@@ -367,6 +367,10 @@ class AnimaticProvider:
         return JobState(state="succeeded", progress=1.0)
 
     def download(self, request: GenerationRequest, job_id: str, dest: str) -> dict:
+        if request.video_path and request.extend_from:  # the extend API: the clip so far, longer
+            from .animatic_extend import extend_animatic
+
+            return extend_animatic(request, Path(dest))
         return render_animatic(request, Path(dest))
 
     def poll_interval(self) -> float:

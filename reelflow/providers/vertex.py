@@ -63,10 +63,13 @@ class VertexVeoProvider(Adapter):
         from google.genai import types
 
         short = min(request.width, request.height)
-        image = _image(request.image_path) if request.image_path else None
+        # the extend API: the clip so far goes in (720p), the same clip 7 s longer comes back
+        video = (types.Video(video_bytes=Path(request.video_path).read_bytes(), mime_type="video/mp4")
+                 if request.video_path else None)
+        image = _image(request.image_path) if request.image_path and not video else None
         # Veo takes up to 3 ASSET references, never together with a first frame (the frame wins)
         refs = [types.VideoGenerationReferenceImage(image=_image(p), reference_type=types.VideoGenerationReferenceType.ASSET)
-                for p in request.reference_paths[:3]] if not image else []
+                for p in request.reference_paths[:3]] if not (image or video) else []
         config = types.GenerateVideosConfig(
             number_of_videos=1, duration_seconds=request.seconds,
             aspect_ratio=request.aspect if request.aspect in ("16:9", "9:16") else "16:9",
@@ -78,7 +81,7 @@ class VertexVeoProvider(Adapter):
         )
         client = self._client()  # keep a reference: the SDK closes its HTTP client on GC
         op = self._guard(client.models.generate_videos, model=request.route_model,
-                         source=types.GenerateVideosSource(prompt=request.prompt, image=image),
+                         source=types.GenerateVideosSource(prompt=request.prompt, image=image, video=video),
                          config=config)
         if not op.name:
             raise TransientProviderError("vertex: operation has no name")
