@@ -128,6 +128,7 @@ class RenderRun:
             update.update(image_path=self.frame_file(ends.first), image_sha256=ends.first.sha256)
         if ends.last:
             update.update(last_frame_path=self.frame_file(ends.last), last_frame_sha256=ends.last.sha256)
+        update["frames_required"] = bool(ends.first or ends.last)
         if variant.extend:  # the clip so far goes in (no frame, no references: the clip carries them)
             update.update(video_path=str(self.store.file(variant.extend.path)), video_sha256=variant.extend.sha256,
                           extend_from=variant.extend.job_id, reference_paths=(), reference_sha256s=(),

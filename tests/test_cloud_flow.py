@@ -144,6 +144,54 @@ def test_rejected_prompt_falls_back_to_next_model(prefect_harness, fakes, tmp_pa
     assert any("shot 'deckhand' final: seedance-2.0 failed" in w for w in m["warnings"])
 
 
+LONG = """\
+title: Long take
+output: {resolution: 720p, aspect: "16:9", fps: 24}
+shots:
+  - {id: pier, prompt: The long empty pier at dawn, duration: 12, kind: environment, model: veo-3.1}
+"""
+
+
+def test_a_long_take_extends_the_clip_so_far_on_vertex_and_continues_from_frames_elsewhere(
+        prefect_harness, fakes, tmp_path, monkeypatch):
+    import base64
+    import hashlib
+
+    path = make_repo(tmp_path, LONG, music=False)
+    m = render(path, tmp_path)
+    pier = m["shots"][0]
+    assert pier["used_provider"] == "vertex" and pier["segments"] == [6, 7]
+    sent_video = [j["body"] for j in fakes["vertex"].jobs.values() if "video" in j["body"]["instances"][0]]
+    assert len(sent_video) == 1 and sent_video[0]["parameters"]["durationSeconds"] == 7
+    extension = sent_video[0]["instances"][0]
+    # the clip so far (the first call's download) went back byte for byte
+    first = next(c for c in (tmp_path / "store" / "clips").glob("*.json")
+                 if json.loads(c.read_text())["result"]["job_id"] == pier["final"]["job_id"].split(",")[0])
+    sent = hashlib.sha256(base64.b64decode(extension["video"]["bytesBase64Encoded"])).hexdigest()
+    assert sent == json.loads(first.read_text())["result"]["sha256"]
+    assert any("2 calls of the extend API" in n for n in pier["final"]["notes"])
+    assert m["output"]["frames"] == 12 * 24
+
+    # without Vertex (Veo 3.1 on Replicate): no extend API there, so segments from last frames
+    monkeypatch.delenv("GOOGLE_API_KEY")
+    monkeypatch.delenv("FAL_KEY")  # (fal's Veo endpoint takes no first frame: it would refuse, and fall back)
+    monkeypatch.setenv("REPLICATE_API_TOKEN", KEYS["replicate"])
+    from .fakes import FakeReplicate
+
+    replicate = FakeReplicate(fakes["vertex"].video, KEYS["replicate"]).start()
+    monkeypatch.setenv("REPLICATE_BASE_URL", replicate.url)
+    try:
+        m = render(path, tmp_path / "elsewhere")
+    finally:
+        replicate.stop()
+    pier = m["shots"][0]
+    assert pier["used_provider"] == "replicate"
+    assert any("last-frame continuation: this route has no extend API" in n for n in pier["final"]["notes"])
+    assert any("long take: 2 segments joined" in n for n in pier["final"]["notes"])
+    second = [j for j in replicate.jobs.values() if j["body"]["input"].get("image")]
+    assert second, "the second segment starts on the first one's last frame"
+
+
 def explicit(text: str) -> str:
     """Every shot pinned to its model: the planner may not downgrade them to fit a budget."""
     return text.replace("kind: environment\n", "kind: environment\n    model: veo-3.1\n").replace(

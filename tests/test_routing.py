@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 
@@ -195,6 +196,7 @@ def test_every_aggregator_route_body_matches_its_documented_fields():
     in the types the endpoint wants (fal Veo '8s', Kling/Hailuo on fal string durations, Kling on
     Replicate with its mode, Wan's `audio`, no negative_prompt for Seedance on Replicate)."""
     from reelflow.catalog import load_catalog
+    from reelflow.errors import PermanentProviderError
     from reelflow.providers.base import GenerationRequest
     from reelflow.providers.common import build_input
 
@@ -212,6 +214,11 @@ def test_every_aggregator_route_body_matches_its_documented_fields():
                                     tier=model.tier if model.tier != "upscale" else "final", seed=1,
                                     seconds=secs, width=1280, height=720, fps=24, aspect="16:9", audio=True,
                                     image_sha256="ab" * 32, image_path=str(ROOT / "assets/images/harbor-reference.png"))
+            if "{image}" not in json.dumps(extras.get("input") or {}):  # a text-to-video endpoint
+                with pytest.raises(PermanentProviderError, match="no field for the first frame"):
+                    # a continuity frame is refused, never dropped (a reference image may be)
+                    build_input(req.model_copy(update={"frames_required": True}), extras.get("input"), inline=False)
+                req = req.model_copy(update={"image_path": None, "image_sha256": None})
             body = build_input(req, extras.get("input"), inline=False)
             unknown = set(body) - set(extras["fields"])
             assert not unknown, f"{mid} on {route}: {sorted(unknown)} not among {extras['fields']}"

@@ -53,11 +53,14 @@ class GenerationRequest(BaseModel):
     reference_paths: tuple[str, ...] = ()
     extend_from: str | None = None  # the provider's id of the job whose clip this one continues
     draft_task_id: str | None = None  # a native draft this final promotes (Seedance 2.5 on ModelArk)
+    frames_required: bool = False
+    """The first/last frame is continuity (not a reference image a text-only endpoint may skip):
+    a route that cannot send it refuses. Not part of the key (the frames' hashes are)."""
 
     def key_fields(self) -> dict:
         """What identifies the clip: content hashes, never paths. Fields added after stores
         were written are left out while empty, so those stores keep their keys."""
-        exclude = {"image_path", "video_path", "last_frame_path", "reference_paths"}
+        exclude = {"image_path", "video_path", "last_frame_path", "reference_paths", "frames_required"}
         exclude |= {f for f in ("last_frame_sha256", "reference_sha256s", "extend_from", "draft_task_id")
                     if not getattr(self, f)}
         return self.model_dump(mode="json", exclude=exclude)

@@ -227,6 +227,14 @@ def build_input(req: GenerationRequest, template: dict[str, Any] | None, inline:
             value = tpl
         if value is not None:
             out[key] = value
+    # a frame the shot must start or end on (continuity) is never dropped silently: a route
+    # whose input has no field for it refuses, and the shot falls back to a model that can
+    used = json.dumps(template or DEFAULT_INPUT)
+    missing = [what for name, what in (("image", "first frame"), ("last_frame", "last frame"))
+               if req.frames_required and env.get(name) is not None and "{" + name + "}" not in used]
+    if missing:
+        raise PermanentProviderError(f"{req.route_model}: its input has no field for the {' or the '.join(missing)} "
+                                     f"the shot must start or end on")
     return out
 
 
