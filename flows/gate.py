@@ -53,20 +53,34 @@ def review(run: RenderRun, edit: Edit, proto: Finished, *, timeout: int, mode: s
         if problems:
             logger.warning("review round %d not used: %s", round_no, "; ".join(problems))
             continue
-        edit = edit.choose({i: k - 1 for i, k in answer.takes.items()})  # the finals render from these takes
+        picked, edit = _choose(edit, answer)  # the finals render from these takes
+        # drafts continuing a take no longer chosen (and not approved now) start on the new one
+        stale = edit.followers(picked) - picked - set(edit.ids if answer.approve_all else answer.approve)
         redo = {*answer.reject, *answer.prompts, *answer.models}
-        if answer.approve_all or not redo:
+        if answer.approve_all or (answer.approve and not redo and not stale):
             return Reviewed(run, edit.approve(edit.ids if answer.approve_all else answer.approve)), proto
-        try:
-            run, changed = revise(run, answer, round_no)
-        except ReelflowError as exc:
-            problems = [str(exc)]
-            continue
-        redo = edit.followers(redo)  # shots continuing a changed one start on its new last frame
-        changed.update({i: "continues a shot prototyped again" for i in redo - set(changed)})
-        edit = render_tier(run, edit.replan(run.loaded, run.plan, redo), "draft", sorted(redo))
+        changed = {i: f"take {answer.takes[i]} chosen" for i in picked}
+        if redo:
+            try:
+                run, revised = revise(run, answer, round_no)
+            except ReelflowError as exc:
+                problems = [str(exc)]
+                continue
+            changed.update(revised)
+        redo = edit.followers(redo) | stale  # shots continuing a changed one start on its new last frame
+        changed.update({i: "continues a shot prototyped again or a newly chosen take"
+                        for i in redo - set(changed)})
+        if redo:
+            edit = render_tier(run, edit.replan(run.loaded, run.plan, redo), "draft", sorted(redo))
         proto = prototype(run, edit)
     raise ReviewTimeout("twenty review rounds without a decision")
+
+
+def _choose(edit: Edit, answer: ReviewInput) -> tuple[set[str], Edit]:
+    """The edit with the answer's takes chosen, and the shots whose chosen take changed."""
+    before = {s.id: s.chosen for s in edit.shots}
+    edit = edit.choose({i: k - 1 for i, k in answer.takes.items()})
+    return {s.id for s in edit.shots if s.chosen != before[s.id]}, edit
 
 
 def revise(run: RenderRun, answer: ReviewInput, round_no: int) -> tuple[RenderRun, dict[str, str]]:

@@ -40,7 +40,9 @@ def review_form(shot_ids: list[str], model_ids: list[str]) -> type[ReviewInput]:
         prompts=(dict[shot, str], Field(default_factory=dict, description="shot id -> replacement prompt")),
         models=(dict[shot, model], Field(default_factory=dict, description="shot id -> replacement model id")),
         takes=(dict[shot, int], Field(default_factory=dict, description="shot id -> take number (1, 2, ...) to "
-                                                                        "render the final from")),
+                                                                        "render the final from; picked without "
+                                                                        "approving, the prototype is shown again "
+                                                                        "with it (shots continuing it redrafted)")),
     )
 
 
@@ -65,9 +67,10 @@ def problems_in(answer: ReviewInput, shot_ids: list[str], model_ids: list[str],
     blank = [i for i, p in answer.prompts.items() if not p.strip()]
     if blank:
         problems.append(f"prompts: empty prompt for {', '.join(blank)}")
-    if not (answer.approve_all or answer.approve or answer.reject or answer.prompts or answer.models):
-        problems.append("empty submission: nothing was approved or rejected; tick approve_all, or "
-                        "list shots to approve or reject")
+    if not (answer.approve_all or answer.approve or answer.reject or answer.prompts or answer.models
+            or answer.takes):
+        problems.append("empty submission: nothing was approved, rejected or chosen; tick approve_all, "
+                        "or list shots to approve or reject, or pick takes")
     return problems
 
 

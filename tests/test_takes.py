@@ -30,7 +30,7 @@ title: Takes
 output: {resolution: 720p, fps: 24, deliverables: [contact_sheet]}
 shots:
   - {id: harbor, prompt: Harbor at dawn, duration: 1.5, kind: environment, takes: 2, compare: [kling-3.0]}
-  - {id: tin, prompt: Sardine tin on a crate, duration: 1.5, kind: product}
+  - {id: tin, prompt: Sardine tin on a crate, duration: 1.5, kind: product, continues: true}
 """
 
 
@@ -91,6 +91,15 @@ def test_the_review_picks_a_take_and_the_final_renders_from_it(prefect_harness, 
     time.sleep(1.0)
     assert wait_paused("takes-") == rid
     assert "has 3 take(s); 5 is not one of them" in _latest(asyncio.run(_artifacts(rid)), "takes-review")
+    assert not [s for s in counting_provider.submits if s.startswith("final:")]
+    # a pick alone: shown again, and 'tin' (continuing harbor) redrafted from take 2's last frame
+    resume_flow_run(rid, run_input={"takes": {"harbor": 2}, "reviewer": "qa"})
+    time.sleep(1.0)
+    assert wait_paused("takes-") == rid
+    tins = [r for r in counting_provider.requests if r.shot_id == "tin" and r.tier == "draft"]
+    assert len(tins) == 2 and tins[0].image_sha256 != tins[1].image_sha256
+    second_round = _latest(asyncio.run(_artifacts(rid)), "takes-review")
+    assert "take 2 chosen" in second_round and "newly chosen take" in second_round
     assert not [s for s in counting_provider.submits if s.startswith("final:")]
     resume_flow_run(rid, run_input={"approve_all": True, "takes": {"harbor": 3}, "reviewer": "qa"})
     t.join(timeout=300)
