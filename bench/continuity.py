@@ -3,6 +3,8 @@
 1. long take: a 16 s shot rendered as 8 + 8 s segments (the second from the first's last frame,
    then joined without the repeated frame) against the same 16 s rendered as one clip, both by
    the animatic at 720p. Ratio = segments / one clip (the price of continuing and joining).
+   Also the 8 s clip extended by 8 s through the animatic's extend API (what a Vertex extension
+   does: the clip so far in, the longer clip out).
 2. drift: a frame passed through N continuous cuts (each shot starts on the last frame of the
    one before: extract, re-encode, extract...) against the frame itself. PSNR after each hop: the
    loss a raw last-frame chain accumulates, which a shared keyframe (0 hops) does not.
@@ -26,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from reelflow.media.frames import extract_last_frame, frame_at, join_segments, psnr  # noqa: E402
 from reelflow.providers.animatic import render_animatic  # noqa: E402
+from reelflow.providers.animatic_extend import extend_animatic  # noqa: E402
 from reelflow.providers.base import GenerationRequest  # noqa: E402
 
 
@@ -47,8 +50,15 @@ def long_take(work: Path) -> dict:
     join_segments([work / "a.mp4", work / "b.mp4"], work / "joined.mp4", 24)
     chained = time.perf_counter() - t0
     seam = psnr(frame_at(work / "joined.mp4", 191), frame_at(work / "joined.mp4", 192))
+    # the extend API (as the animatic answers it): the 8 s clip goes in, 16 s come back
+    t0 = time.perf_counter()
+    render_animatic(request(8), work / "c.mp4")
+    extend_animatic(request(8, video_path=str(work / "c.mp4"), extend_from="c", seed=12), work / "extended.mp4")
+    extended = time.perf_counter() - t0
+    seam_ext = psnr(frame_at(work / "extended.mp4", 191), frame_at(work / "extended.mp4", 192))
     return {"one_clip_s": round(one, 2), "segments_s": round(chained, 2), "ratio": round(chained / one, 2),
-            "seam_psnr_db": round(seam, 1)}
+            "seam_psnr_db": round(seam, 1), "extended_s": round(extended, 2),
+            "extended_ratio": round(extended / one, 2), "extended_seam_psnr_db": round(seam_ext, 1)}
 
 
 def drift(work: Path, hops: int) -> dict:
@@ -80,7 +90,8 @@ def main() -> None:
     out.write_text(json.dumps(result, indent=2) + "\n")
     lt, dr = result["long_take"], result["drift"]
     print(f"long take 16 s: one clip {lt['one_clip_s']} s, 8+8 s segments joined {lt['segments_s']} s "
-          f"(ratio {lt['ratio']}); seam PSNR {lt['seam_psnr_db']} dB")
+          f"(ratio {lt['ratio']}); seam PSNR {lt['seam_psnr_db']} dB; 8 s extended by 8 s "
+          f"{lt['extended_s']} s (ratio {lt['extended_ratio']}), seam {lt['extended_seam_psnr_db']} dB")
     print(f"drift over {args.hops} continuous cuts (PSNR vs the original frame): {dr['psnr_vs_original_db_per_hop']}")
 
 
