@@ -67,9 +67,10 @@ def review(run: RenderRun, edit: Edit, proto: Finished, *, timeout: int, mode: s
                 problems = [str(exc)]
                 continue
             changed.update(revised)
-        redo = edit.followers(redo) | stale  # shots continuing a changed one start on its new last frame
-        changed.update({i: "continues a shot prototyped again or a newly chosen take"
-                        for i in redo - set(changed)})
+        redo = edit.followers(redo)  # shots continuing a changed one start on its new last frame
+        changed.update({i: "continues a shot prototyped again" for i in redo - set(changed)})
+        changed.update({i: "continues a newly chosen take" for i in stale - set(changed)})
+        redo |= stale
         if redo:
             edit = render_tier(run, edit.replan(run.loaded, run.plan, redo), "draft", sorted(redo))
         proto = prototype(run, edit)

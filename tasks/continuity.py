@@ -67,10 +67,7 @@ def join_take(clips: list[ClipResult], store_root: str) -> ClipResult:
     return first.model_copy(update={
         "key": key, "path": ref, "sha256": store._recorded_hash(store.file(ref)),
         "seconds": info.video_duration or info.duration, "has_audio": info.has_audio, "notes": notes,
-        "speech_spans": [], "cost_usd": round(sum(c.cost_usd for c in clips), 4),
-        "cache_hit": all(c.cache_hit for c in clips), "submissions": sum(c.submissions for c in clips),
-        "ends_on_frame": clips[-1].ends_on_frame,
-        "job_id": ",".join(c.job_id for c in clips)})
+        "speech_spans": [], "ends_on_frame": clips[-1].ends_on_frame, **_paid_for(clips)})
 
 
 def extended_take(clips: list[ClipResult]) -> ClipResult:
@@ -79,7 +76,10 @@ def extended_take(clips: list[ClipResult]) -> ClipResult:
     last = clips[-1]
     notes = [*clips[0].notes, f"long take: {len(clips)} calls of the extend API "
                               f"({clips[0].seconds:.2f}s, then extended to {last.seconds:.2f}s)"]
-    return last.model_copy(update={
-        "notes": notes, "cost_usd": round(sum(c.cost_usd for c in clips), 4),
-        "cache_hit": all(c.cache_hit for c in clips), "submissions": sum(c.submissions for c in clips),
-        "job_id": ",".join(c.job_id for c in clips)})
+    return last.model_copy(update={"notes": notes, **_paid_for(clips)})
+
+
+def _paid_for(clips: list[ClipResult]) -> dict:
+    """What a take of several provider calls adds up to: cost, submissions, cache, job ids."""
+    return {"cost_usd": round(sum(c.cost_usd for c in clips), 4), "cache_hit": all(c.cache_hit for c in clips),
+            "submissions": sum(c.submissions for c in clips), "job_id": ",".join(c.job_id for c in clips)}
