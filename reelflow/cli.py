@@ -21,7 +21,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Shot list in git -> routed, prototyped, rendered, finished AI video edit.")
 from .cli_render import _ask_for_approval, _hint, _prefect_env, _run_flow  # noqa: E402
 from .terminal import err, out, say as _say  # noqa: E402
-from .cli_signals import _stop_on_signals, _stop_provider_calls  # noqa: E402
+from .cli_signals import _stop_on_signals, _stop_provider_calls, end_interrupted  # noqa: E402
 
 
 @app.callback()
@@ -353,7 +353,7 @@ def main() -> None:
     except KeyboardInterrupt:
         _stop_provider_calls()
         _say("interrupted")
-        sys.exit(EXIT_INTERRUPTED)
+        end_interrupted()  # the children stopped, then out without finalization (exit 130)
     except Exception as exc:  # click's own errors (typer may vendor click, so match by name)
         kinds = {c.__name__ for c in type(exc).__mro__}
         if "Abort" in kinds:

@@ -55,17 +55,31 @@ def _exit_within(seconds: float) -> None:
 
     def watchdog() -> None:
         time.sleep(seconds)
-        # every descendant, not only children: a child that outlives us (Prefect's server in its
-        # graceful shutdown, an ffmpeg) keeps our stdout/stderr open, and whoever reads them waits
-        family = _descendants(os.getpid())
-        _signal_all(family, signal.SIGTERM)
-        stop = time.monotonic() + 5
-        while time.monotonic() < stop and any(_running(pid) for pid in family):
-            time.sleep(0.1)
-        _signal_all([pid for pid in family if _running(pid)], signal.SIGKILL)
-        os._exit(EXIT_INTERRUPTED)
+        end_interrupted()
 
     threading.Thread(target=watchdog, name="reelflow-exit", daemon=True).start()
+
+
+def end_interrupted() -> None:
+    """Leave with the interrupted code once the children are gone, without the interpreter's
+    finalization: Prefect's daemon threads still log while it runs, and CPython aborts (SIGABRT)
+    when one of them holds stderr's lock at shutdown. Every descendant is stopped, not only the
+    children: one that outlives us (Prefect's temporary server, an ffmpeg) keeps our stdout and
+    stderr open, and whoever reads them waits."""
+    import signal
+
+    family = _descendants(os.getpid())
+    _signal_all(family, signal.SIGTERM)
+    stop = time.monotonic() + 5
+    while time.monotonic() < stop and any(_running(pid) for pid in family):
+        time.sleep(0.1)
+    _signal_all([pid for pid in family if _running(pid)], signal.SIGKILL)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(EXIT_INTERRUPTED)
 
 
 def _descendants(root: int) -> list[int]:
