@@ -230,7 +230,8 @@ def test_every_aggregator_route_body_matches_its_documented_fields():
             if mid.startswith("kling") and route == "replicate":
                 assert body["mode"] == ("standard" if mid.endswith("-std") else "pro")
             if mid.startswith("wan") and route == "replicate":
-                assert body["audio"] is True and "generate_audio" not in body
+                # `audio` is a driving audio URL (providers.md, corrected 2026-12-05): never a switch
+                assert "audio" not in body and "generate_audio" not in body
             if mid.startswith("seedance") and route == "replicate":
                 assert "negative_prompt" not in body
     assert checked >= 30
