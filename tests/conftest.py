@@ -24,9 +24,10 @@ for _key in ("GOOGLE_API_KEY", "GOOGLE_CLOUD_PROJECT", "GEMINI_API_KEY", "OPENAI
 def prefect_harness():
     """One temporary Prefect server + database for the whole session (~10-15 s to start)."""
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
-    from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=120):
+    from tests.prefect_server import reelflow_test_server
+
+    with reelflow_test_server(startup_timeout=120):
         with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
             yield
 
