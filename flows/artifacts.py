@@ -64,10 +64,11 @@ class Progress:
             update_progress_artifact(self.id, progress=min(100.0, 100.0 * len(self.done) / self.total))
 
 
-def summary(stem: str, manifest: dict, hrefs: dict[str, str | None], sheet: str | None = None) -> None:
-    """Markdown summary: the edit with its link, loudness, cost, per-shot table, contact sheet.
-    ``hrefs``: output file name -> browser href (None: shown as its durable path); ``sheet``: the
-    contact sheet's image href."""
+def summary(stem: str, manifest: dict, hrefs: dict[str, str | None], sheet: str | None = None,
+            player: str | None = None) -> None:
+    """Markdown summary: the edit as a player and a link, loudness, cost, per-shot table, contact
+    sheet. ``hrefs``: output file name -> browser href (None: shown as its durable path); ``sheet``:
+    the contact sheet's image href; ``player``: the edit's (or its proxy's) href."""
     o = manifest.get("output", {})
     out_dir = manifest.get("out_dir", "")
     lines = [f"# {manifest['title']}", ""]
@@ -78,10 +79,14 @@ def summary(stem: str, manifest: dict, hrefs: dict[str, str | None], sheet: str 
         lines += [f"**Edit** {name}: {o.get('duration', 0):.2f} s, {o.get('width')}x{o.get('height')} "
                   f"@ {o.get('fps')} fps, {o.get('integrated_lufs')} LUFS (target {o['target']['loudness_lufs']}), "
                   f"true peak {o.get('true_peak_dbtp')} dBTP", ""]
+        if player:
+            lines += [f'<video src="{player}" width="640" controls playsinline preload="metadata"></video>', ""]
         if o.get("loudness_note"):
             lines += [f"**Loudness:** {o['loudness_note']}", ""]
     else:
         lines += [f"**Prototype only** `{manifest['prototype']['path']}`", ""]
+        if player:
+            lines += [f'<video src="{player}" width="640" controls playsinline preload="metadata"></video>', ""]
     cost = manifest["cost"]
     lines += [f"**Cost** actual ${cost['actual_usd']:.2f}, estimated ${cost['estimated_usd']['total']:.2f}"
               + (f", budget ${cost['budget_usd']:g}" if cost.get("budget_usd") is not None else ""), ""]

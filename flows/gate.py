@@ -14,6 +14,7 @@ from reelflow.flows.finish import Finished, finish
 from reelflow.flows.outputs import review_page
 from reelflow.flows.review import ReviewInput, ReviewTimeout, problems_in, review_form, wait_for_review
 from reelflow.flows.tiers import RenderRun, render_tier
+from reelflow.review_groups import members, review_groups
 from reelflow.tasks.generation import route
 
 
@@ -37,10 +38,12 @@ def review(run: RenderRun, edit: Edit, proto: Finished, *, timeout: int, mode: s
 
     logger = get_run_logger()
     models = sorted(m for m, spec in run.cat.models.items() if not spec.lifecycle.retired_on(run.today))
-    form = review_form(edit.ids, models)
+    groups = review_groups([(s.id, s.shot.scene) for s in edit.shots])
+    names = [g.name for g in groups] if len(groups) > 1 else []
+    form = review_form(edit.ids, models, names)
     changed, problems = {i: "first round" for i in edit.ids}, []
     for round_no in range(1, 21):
-        page = review_page(run, edit, proto.published, round_no, changed, problems)
+        page = review_page(run, edit, proto.published, round_no, changed, problems, groups)
         page.publish(artifact_key(edit.stem, "review"))
         logger.info("review ready (round %d): artifact '%s' on %s; spent $%.2f so far; approving all costs "
                     "$%.2f (%s)", round_no, artifact_key(edit.stem, "review"), flow_run.ui_url or "this run",
@@ -49,10 +52,14 @@ def review(run: RenderRun, edit: Edit, proto: Finished, *, timeout: int, mode: s
         answer = wait_for_review(form, timeout, mode)
         logger.info("review round %d by %s: %s", round_no, answer.reviewer or "someone",
                     answer.model_dump(exclude={"reviewer"}))
-        problems = problems_in(answer, edit.ids, models, {s.id: len(s.plan.options) or 1 for s in edit.shots})
+        problems = problems_in(answer, edit.ids, models, {s.id: len(s.plan.options) or 1 for s in edit.shots},
+                               names)
         if problems:
             logger.warning("review round %d not used: %s", round_no, "; ".join(problems))
             continue
+        if answer.approve_groups:  # a whole scene approved: each of its shots, as if listed
+            whole = [i for i in members(groups, answer.approve_groups) if i not in answer.approve]
+            answer = answer.model_copy(update={"approve": [*answer.approve, *whole]})
         picked, edit = _choose(edit, answer)  # the finals render from these takes
         # drafts continuing a take no longer chosen (and not approved now) start on the new one
         stale = edit.followers(picked) - picked - set(edit.ids if answer.approve_all else answer.approve)

@@ -9,7 +9,7 @@ from reelflow import providers
 from reelflow.assets import Links, asset_store_from_env
 from reelflow.deliver.contact import contact_sheet, takes_sheet
 from reelflow.generate import ClipResult
-from reelflow.media.previews import jpeg_bytes, proxy_clip
+from reelflow.media.previews import data_uri, jpeg_bytes, proxy_clip
 from reelflow.store import Store, temp_prefix
 from reelflow.flows.review import ReviewPage, ShotReview
 
@@ -46,7 +46,7 @@ def billable(model: str, cost: float, cat, today) -> float:
 
 
 def review_page(run, edit, proto_path: Path, round_no: int, changed: dict[str, str],
-                problems: list[str]) -> ReviewPage:
+                problems: list[str], groups=()) -> ReviewPage:
     """The review artifact's content: prototype, contact sheet, per-shot previews and costs."""
     links = run.links
     sheet = run.out / f"{edit.stem}.prototype.contact.png"
@@ -74,7 +74,7 @@ def review_page(run, edit, proto_path: Path, round_no: int, changed: dict[str, s
     return ReviewPage(title=edit.title, round_no=round_no, shots=rows,
                       prototype_href=links.href(proto_path), prototype_path=str(proto_path),
                       contact_sheet=image_href(links, sheet), spent=round(edit.spent_usd(), 2), problems=problems,
-                      takes_sheet=takes)
+                      takes_sheet=takes, groups=list(groups))
 
 
 def publish_outputs(run, manifest: dict, edit) -> dict:
@@ -97,6 +97,31 @@ def publish_outputs(run, manifest: dict, edit) -> dict:
             hrefs[name] = assets.url(stored.key)
     return {"store": type(assets).__name__, "objects": keys, "hrefs": hrefs,
             "edit_url": hrefs.get(f"{stem}.mp4")}
+
+
+# The finished edit as an inline player where no web-reachable store holds it: a 320 px proxy of
+# the whole edit (a three-minute edit weighs about 1 MB); bigger ones show their path only.
+PLAYER_LIMIT = 1_500_000
+
+
+def edit_player(run, manifest: dict) -> str | None:
+    """What the summary plays: the edit's own URL where the asset store has one, else a small
+    proxy of it as a data: URI (cached per edit content)."""
+    final = manifest["status"] == "final"
+    name = ((manifest.get("output") if final else manifest.get("prototype")) or {}).get("path")
+    if not name:
+        return None
+    path = run.out / name  # an absolute path stays itself
+    url = manifest["published"]["hrefs"].get(path.name)
+    if url or not path.is_file():
+        return url
+    from reelflow.store import sha256_file
+
+    proxy = run.store.derived(f"player-{sha256_file(path)[:32]}", ".mp4")
+    if not proxy.is_file():
+        proxy_clip(path, proxy, width=320, fps=12, seconds=24 * 3600)
+    data = proxy.read_bytes()
+    return data_uri(data, "video/mp4") if len(data) <= PLAYER_LIMIT else None
 
 
 def summary_sheet(run, manifest: dict) -> str | None:

@@ -20,7 +20,7 @@ from reelflow.fingerprint import render_inputs
 from reelflow.flows.artifacts import Progress, plan_table, summary
 from reelflow.flows.finish import Finished, deliver, finish
 from reelflow.flows.gate import prototype, review
-from reelflow.flows.outputs import links_for, publish_outputs, summary_sheet
+from reelflow.flows.outputs import edit_player, links_for, publish_outputs, summary_sheet
 from reelflow.flows.runtime import results_storage, run_name, task_runner
 from reelflow.flows.tiers import RenderRun, render_tier
 from reelflow.limits import ensure_provider_limits
@@ -106,7 +106,8 @@ def write_manifest(run: RenderRun, edit: Edit, proto: Finished, final: Finished 
     manifest["published"] = publish_outputs(run, manifest, edit)
     path = run.out / f"{run.loaded.stem}.manifest.json"
     write_json_atomic(path, manifest)
-    summary(run.loaded.stem, manifest, manifest["published"]["hrefs"], summary_sheet(run, manifest))
+    summary(run.loaded.stem, manifest, manifest["published"]["hrefs"], summary_sheet(run, manifest),
+            edit_player(run, manifest))
     plan_table(run.loaded.stem, run.plan, manifest)  # the plan again, now with actual cost and cache hits
     get_run_logger().info("wrote %s", path)
     return manifest

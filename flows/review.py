@@ -15,12 +15,15 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.input import RunInput
 from pydantic import Field, create_model
 
+from reelflow.review_groups import ReviewGroup
+
 
 class ReviewInput(RunInput):
     """The form the Prefect UI shows on a paused render (choices are narrowed per shot list)."""
 
     approve_all: bool = Field(False, description="Approve every shot for its final render")
     approve: list[str] = Field(default_factory=list, description="Shot ids to approve (others stay drafts)")
+    approve_groups: list[str] = Field(default_factory=list, description="Scenes (or pages) to approve whole")
     reject: list[str] = Field(default_factory=list, description="Shot ids to prototype again (a new take)")
     prompts: dict[str, str] = Field(default_factory=dict, description="shot id -> replacement prompt")
     models: dict[str, str] = Field(default_factory=dict, description="shot id -> replacement model id")
@@ -28,13 +31,19 @@ class ReviewInput(RunInput):
     reviewer: str = Field("", description="Who reviewed")
 
 
-def review_form(shot_ids: list[str], model_ids: list[str]) -> type[ReviewInput]:
-    """ReviewInput whose shot ids and models are choices (drop-downs in the UI). The entries
-    are still checked by `problems_in`, so a client that bypasses the schema cannot slip through."""
+def review_form(shot_ids: list[str], model_ids: list[str], group_names: list[str] = ()) -> type[ReviewInput]:
+    """ReviewInput whose shot ids, groups and models are choices (drop-downs in the UI). The
+    entries are still checked by `problems_in`, so a client that bypasses the schema cannot slip
+    through."""
     shot = Literal.__getitem__(tuple(shot_ids))  # type: ignore[attr-defined]
     model = Literal.__getitem__(tuple(model_ids))  # type: ignore[attr-defined]
+    groups = {}
+    if group_names:
+        group = Literal.__getitem__(tuple(group_names))  # type: ignore[attr-defined]
+        groups["approve_groups"] = (list[group], Field(default_factory=list, description=(
+            "Scenes (or pages) to approve whole: every shot in them renders its final")))
     return create_model(  # type: ignore[call-overload]
-        "ReviewInput", __base__=ReviewInput,
+        "ReviewInput", __base__=ReviewInput, **groups,
         approve=(list[shot], Field(default_factory=list, description="Shot ids to approve (others stay drafts)")),
         reject=(list[shot], Field(default_factory=list, description="Shot ids to prototype again (a new take)")),
         prompts=(dict[shot, str], Field(default_factory=dict, description="shot id -> replacement prompt")),
@@ -47,11 +56,15 @@ def review_form(shot_ids: list[str], model_ids: list[str]) -> type[ReviewInput]:
 
 
 def problems_in(answer: ReviewInput, shot_ids: list[str], model_ids: list[str],
-                takes: dict[str, int] | None = None) -> list[str]:
+                takes: dict[str, int] | None = None, group_names: list[str] = ()) -> list[str]:
     """Why a submitted form cannot be acted on (empty list: it can). ``takes``: how many takes
     each shot has."""
     known = set(shot_ids)
     problems = []
+    bad_groups = [g for g in answer.approve_groups if g not in set(group_names)]
+    if bad_groups:
+        problems.append(f"approve_groups: unknown group {', '.join(map(repr, bad_groups))} "
+                        f"(groups: {', '.join(group_names) or 'none'})")
     for shot_id, k in answer.takes.items():
         have = (takes or {}).get(shot_id, 1)
         if shot_id in known and not 1 <= k <= have:
@@ -67,10 +80,10 @@ def problems_in(answer: ReviewInput, shot_ids: list[str], model_ids: list[str],
     blank = [i for i, p in answer.prompts.items() if not p.strip()]
     if blank:
         problems.append(f"prompts: empty prompt for {', '.join(blank)}")
-    if not (answer.approve_all or answer.approve or answer.reject or answer.prompts or answer.models
-            or answer.takes):
+    if not (answer.approve_all or answer.approve or answer.approve_groups or answer.reject or answer.prompts
+            or answer.models or answer.takes):
         problems.append("empty submission: nothing was approved, rejected or chosen; tick approve_all, "
-                        "or list shots to approve or reject, or pick takes")
+                        "or list shots (or approve_groups) to approve, or shots to reject, or pick takes")
     return problems
 
 
@@ -104,6 +117,7 @@ class ReviewPage:
     spent: float = 0.0
     problems: list[str] = field(default_factory=list)
     takes_sheet: str | None = None  # href: a row per shot with several takes
+    groups: list[ReviewGroup] = field(default_factory=list)  # scenes or pages; one group: a flat table
 
     @property
     def approve_all_cost(self) -> float:
@@ -125,18 +139,20 @@ class ReviewPage:
         if self.takes_sheet:
             lines += ["Takes to choose from (pick one per shot with **takes**):", "",
                       f"![takes side by side]({self.takes_sheet})", ""]
-        lines += ["| shot | preview | final $ | draft rendered by | final model | changed | prompt |",
-                  "|---|---|---|---|---|---|---|"]
-        for s in self.shots:
-            preview = (f'<video src="{s.preview}" width="192" controls muted loop playsinline></video>'
-                       if s.preview else "")
-            if s.takes:
-                preview = "<br>".join(f'{label}<br><video src="{href}" width="192" controls muted loop playsinline>'
-                                      f'</video>' for label, href in s.takes if href)
-            cost = f"{s.final_cost:.2f}" + (f" (list {s.list_price:.2f})" if s.list_price != s.final_cost else "")
-            lines.append(f"| {s.shot_id} | {preview} | {cost} | {s.draft_by} | {s.final_model} | "
-                         f"{s.changed} | {_cell(s.prompt, 90)} |")
-        lines += ["", "Resume the run with the form: **approve_all**, or list shots to **approve** (the others "
+        by_id = {s.shot_id: s for s in self.shots}
+        groups = self.groups if len(self.groups) > 1 else []
+        if groups:
+            lines += ["**Scenes** (approve one whole with **approve_groups**): " + " · ".join(
+                f"{g.name} ({len(g.shot_ids)} shots, ${sum(by_id[i].final_cost for i in g.shot_ids if i in by_id):.2f})"
+                for g in groups), ""]
+            for g in groups:
+                rows = [by_id[i] for i in g.shot_ids if i in by_id]
+                lines += [f"## {g.label}: {len(rows)} shots, finals ${sum(r.final_cost for r in rows):.2f}", ""]
+                lines += _table(rows) + [""]
+        else:
+            lines += _table(self.shots)
+        lines += ["", "Resume the run with the form: **approve_all**, or list shots to **approve** "
+                      + ("or scenes to approve whole with **approve_groups** " if groups else "") + "(the others "
                       "keep their drafts) or **reject** (a new take), or give a new **prompt** or **model** for "
                       "a shot (it is prototyped again and you review again); for a shot with several takes, pick the "
                       "**takes** number its final renders from."]
@@ -145,6 +161,21 @@ class ReviewPage:
     def publish(self, key: str) -> None:
         create_markdown_artifact(key=key, markdown=self.markdown(),
                                  description=f"Prototype round {self.round_no} ready for review")
+
+
+def _table(shots: list[ShotReview]) -> list[str]:
+    lines = ["| shot | preview | final $ | draft rendered by | final model | changed | prompt |",
+             "|---|---|---|---|---|---|---|"]
+    for s in shots:
+        preview = (f'<video src="{s.preview}" width="192" controls muted loop playsinline preload="metadata"></video>'
+                   if s.preview else "")
+        if s.takes:
+            preview = "<br>".join(f'{label}<br><video src="{href}" width="192" controls muted loop playsinline '
+                                  f'preload="metadata"></video>' for label, href in s.takes if href)
+        cost = f"{s.final_cost:.2f}" + (f" (list {s.list_price:.2f})" if s.list_price != s.final_cost else "")
+        lines.append(f"| {s.shot_id} | {preview} | {cost} | {s.draft_by} | {s.final_model} | "
+                     f"{s.changed} | {_cell(s.prompt, 90)} |")
+    return lines
 
 
 def _cell(text: str, limit: int) -> str:

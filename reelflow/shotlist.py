@@ -225,6 +225,9 @@ class Shot(Strict):
     """Draft takes to choose from (different seeds); the review picks one for the final."""
     compare: Annotated[list[ModelId], Field(max_length=3)] = []
     """Models to draft side by side with the routed one; the chosen take's model renders the final."""
+    scene: Annotated[str, Field(pattern=SLUG, max_length=64)] | None = None
+    """The scene (or page) this shot belongs to: the review groups shots by it and approves a whole
+    scene at once (`approve_groups`). Not part of any render key."""
 
     @field_validator("prompt")
     @classmethod

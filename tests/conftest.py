@@ -13,6 +13,11 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")  # logs reach the API: the secret test reads them
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 os.environ["REELFLOW_RETRY_BASE_DELAY"] = "0.05"
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # Side by side (make test), each worker's CLI runs keep their temporary server's SQLite
+    # database apart (~/.prefect/prefect.db shared by two workers was the suspect when a stress
+    # run once saw a signalled CLI run whose server never started: 1 in 162)
+    os.environ.setdefault("PREFECT_HOME", str(Path("/tmp") / f"reelflow-tests-prefect-{os.environ['PYTEST_XDIST_WORKER']}"))
 os.environ["REELFLOW_RETRY_JITTER"] = "0"
 for _key in ("GOOGLE_API_KEY", "GOOGLE_CLOUD_PROJECT", "GEMINI_API_KEY", "OPENAI_API_KEY", "FAL_KEY",
              "REPLICATE_API_TOKEN", "KLING_ACCESS_KEY", "KLING_SECRET_KEY", "REELFLOW_CATALOG",
@@ -113,9 +118,29 @@ def counting_provider():
         yield prov
 
 
+# The longest files first (measured), so that `pytest -n 2 --dist loadfile` starts them at once
+# on both workers instead of leaving one running alone at the end.
+LONGEST_FIRST = ("test_server_integration.py", "test_install.py", "test_race.py", "test_providers.py",
+                 "test_continuity.py", "test_cast.py", "test_dask.py", "test_cloud_flow.py")
+
+
 def pytest_collection_modifyitems(config, items):
     """A test that starts a Prefect server (the `prefect_harness` fixture) is `slow`: the fast
     lane, `pytest -m "not slow and not integration"`, keeps the pure rules and the fakes."""
     for item in items:
         if "prefect_harness" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.slow)
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: order within a file kept
+
+
+def pytest_addoption(parser):
+    parser.addoption("--repeat", type=int, default=1,
+                     help="run each selected test N times (the stress run: .ci/stress)")
+
+
+def pytest_generate_tests(metafunc):
+    n = metafunc.config.getoption("repeat")
+    if n > 1:  # a parameter of its own, so each repetition has its own id (xdist spreads them)
+        metafunc.fixturenames.append("_repetition")
+        metafunc.parametrize("_repetition", range(1, n + 1), ids=lambda i: f"rep{i}")

@@ -65,7 +65,10 @@ def test_signal_stops_the_run_and_its_server(tmp_path, sig):
         if server and drafts:
             break  # mid-run: the server is up and the first drafts are in
         time.sleep(0.2)
-    assert server, "the temporary API server never started"
+    if not server:
+        proc.kill()
+        out, err = proc.communicate()
+        pytest.fail(f"the temporary API server never started; exit {proc.returncode}; stderr: {err[-3000:]}")
     proc.send_signal(sig)
     try:
         _, stderr = proc.communicate(timeout=120)

@@ -119,6 +119,37 @@ def test_review_page_shows_problems_costs_and_players():
     assert "Prompt \\| with pipe" in md and "file://" not in md
 
 
+def test_a_long_review_is_grouped_by_scene_or_page_and_a_group_is_approved_whole():
+    from reelflow.flows.review import ReviewInput, ReviewPage, ShotReview, problems_in, review_form
+    from reelflow.review_groups import members, review_groups
+
+    scenes = [("a", "dawn"), ("b", "dawn"), ("c", "storm"), ("d", None), ("e", "dawn")]
+    groups = review_groups(scenes)
+    assert [(g.name, g.shot_ids) for g in groups] == [("dawn", ("a", "b", "e")), ("storm", ("c",)),
+                                                       ("no-scene", ("d",))]
+    assert members(groups, ["storm", "dawn"]) == ["a", "b", "e", "c"]  # edit order, once each
+    pages = review_groups([(f"s{i}", None) for i in range(23)])
+    assert [g.name for g in pages] == ["page-1", "page-2", "page-3"] and pages[2].label == "page 3 (shots 21-23)"
+    assert [g.name for g in review_groups([("x", None), ("y", None)])] == ["all"]  # short: one table
+
+    names = [g.name for g in groups]
+    form = review_form([i for i, _ in scenes], ["veo-3.1"], names)
+    assert "storm" in str(form.model_json_schema()["properties"]["approve_groups"])
+    with pytest.raises(Exception, match="stom"):
+        form(approve_groups=["stom"])
+    assert problems_in(form(approve_groups=["storm"]), [i for i, _ in scenes], ["veo-3.1"], None, names) == []
+    problems = problems_in(ReviewInput(approve_groups=["night"]), [i for i, _ in scenes], ["veo-3.1"], None, names)
+    assert "unknown group 'night'" in problems[0] and len(problems) == 1  # not also "empty submission"
+
+    rows = [ShotReview(i, f"prompt {i}", "animatic", "veo-3.1", 1.0, 1.0, preview=f"data:video/mp4;base64,{i}")
+            for i, _ in scenes]
+    md = ReviewPage(title="T", round_no=1, shots=rows, groups=groups).markdown()
+    assert md.index("## scene dawn: 3 shots, finals $3.00") < md.index("## scene storm") < md.index("base64,c")
+    assert md.count("<video") == 5 and "approve_groups" in md
+    flat = ReviewPage(title="T", round_no=1, shots=rows[:2], groups=review_groups([("a", None), ("b", None)]))
+    assert "## " not in flat.markdown() and "approve_groups" not in flat.markdown()
+
+
 def test_links_are_urls_or_inline_never_file(tmp_path):
     from reelflow.assets import Links, LocalAssets
 

@@ -101,6 +101,16 @@ def test_review_gate_rejects_rewrites_then_approves(prefect_harness, tmp_path, c
     assert _latest(arts, "review-progress") == 100  # each shot once per tier, re-prototypes included
     summary = _latest(arts, "review-summary")
     assert "Review cut" in summary and "data:image/jpeg;base64," in summary and "file://" not in summary
+    assert summary.count("<video src=\"data:video/mp4;base64,") == 1  # the edit itself, as a player
+    import base64
+    import re
+
+    from reelflow.media.ffmpeg import probe
+
+    player = tmp_path / "player.mp4"
+    player.write_bytes(base64.b64decode(re.search(r'<video src="data:video/mp4;base64,([^"]+)"', summary)[1]))
+    info = probe(player)
+    assert abs(info.video_duration - m["output"]["duration"]) < 0.2 and info.width == 320
     plans = [str(a.data) for a in arts if a.key == "review-plan"]
     assert any("cache hit" in p and "actual $" in p for p in plans)  # the final version has actuals
     review = _latest(arts, "review-review")
@@ -126,3 +136,46 @@ def test_review_timeout_fails_clearly(prefect_harness, tmp_path, counting_provid
     with pytest.raises(ReviewTimeout, match="no review within 2s"):
         render_shotlist(str(path), out_dir=str(tmp_path / "out"), approval="review",
                         store_dir=str(tmp_path / "store"), review_timeout=2)
+
+
+SCENES = """\
+title: Scenes
+output: {resolution: 720p, fps: 24}
+shots:
+  - {id: quay, scene: dawn, prompt: Harbor quay at dawn, duration: 1.5, kind: environment}
+  - {id: boats, scene: dawn, prompt: Boats at their moorings, duration: 1.5, kind: environment}
+  - {id: waves, scene: storm, prompt: Waves over the harbor wall, duration: 1.5, kind: physics}
+"""
+
+
+def test_a_whole_scene_is_approved_in_one_entry(prefect_harness, tmp_path, counting_provider):
+    """approve_groups: every shot of the scene renders its final, the others keep their drafts;
+    the review shows one section per scene."""
+    from prefect.flow_runs import resume_flow_run
+
+    from reelflow.flows.render import render_shotlist
+
+    path = make_repo(tmp_path, SCENES, name="scenes.yaml", music=False)
+    box: dict = {}
+
+    def run():
+        try:
+            box["manifest"] = render_shotlist(str(path), out_dir=str(tmp_path / "out"), approval="review",
+                                              store_dir=str(tmp_path / "store"), review_timeout=120)
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertions below
+            box["error"] = exc
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    rid = wait_paused("scenes-")
+    review = _latest(asyncio.run(_artifacts(rid)), "scenes-review")
+    assert review.index("## scene dawn: 2 shots") < review.index("## scene storm: 1 shots")
+    with pytest.raises(Exception, match="dusk"):  # not a scene of this list: refused by the form
+        resume_flow_run(rid, run_input={"approve_groups": ["dusk"], "reviewer": "qa"})
+    resume_flow_run(rid, run_input={"approve_groups": ["dawn"], "reviewer": "qa"})
+    t.join(timeout=300)
+    assert "error" not in box, box.get("error")
+    finals = sorted(s for s in counting_provider.submits if s.startswith("final:"))
+    assert finals == ["final:boats", "final:quay"]
+    tiers = {s["id"]: s["used_tier"] for s in box["manifest"]["shots"]}
+    assert tiers == {"quay": "final", "boats": "final", "waves": "draft"}
