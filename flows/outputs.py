@@ -99,9 +99,9 @@ def publish_outputs(run, manifest: dict, edit) -> dict:
             "edit_url": hrefs.get(f"{stem}.mp4")}
 
 
-# The finished edit as an inline player where no web-reachable store holds it: a 320 px proxy of
-# the whole edit (a three-minute edit weighs about 1 MB); bigger ones show their path only.
-PLAYER_LIMIT = 1_500_000
+# The finished edit as an inline player where no web-reachable store holds it: a 256 px proxy of
+# the whole edit; one bigger than this (as base64, Prefect's 1.5 MB event limit) shows its path.
+PLAYER_LIMIT = 1_100_000
 
 
 def edit_player(run, manifest: dict) -> str | None:
@@ -117,9 +117,9 @@ def edit_player(run, manifest: dict) -> str | None:
         return url
     from reelflow.store import sha256_file
 
-    proxy = run.store.derived(f"player-{sha256_file(path)[:32]}", ".mp4")
+    proxy = run.store.derived(f"player-256-{sha256_file(path)[:32]}", ".mp4")
     if not proxy.is_file():
-        proxy_clip(path, proxy, width=320, fps=12, seconds=24 * 3600)
+        proxy_clip(path, proxy, width=256, fps=10, seconds=24 * 3600, crf=36, audio_kbps=16)
     data = proxy.read_bytes()
     return data_uri(data, "video/mp4") if len(data) <= PLAYER_LIMIT else None
 

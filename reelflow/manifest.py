@@ -169,6 +169,9 @@ def build_manifest(loaded: LoadedShotList, plan: Plan, edit: Edit, outputs: dict
                    "loudness_lufs": target.loudness_lufs},
         **({k: final[k] for k in ("duration", "frames", "width", "height", "fps", "has_audio",
                                   "integrated_lufs", "true_peak_dbtp", "sha256")} if final else {}),
+        # the export by segments: how much of the edit this run encoded (the rest was copied)
+        **({"segments": {k: final.get(f"segments_{k}", 0) for k in ("encoded", "reused")},
+            "frames_encoded": final.get("frames_encoded", 0)} if final else {}),
         "expected_duration": round(edit.timeline.duration, 4),
     }
     note = final and loudness_note(final.get("integrated_lufs"), final.get("true_peak_dbtp"), target.loudness_lufs)

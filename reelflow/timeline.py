@@ -89,3 +89,28 @@ def mix_weights(kind: str, progress: float) -> tuple[float, float, float]:
     """(outgoing, incoming, colour) weights at ``progress`` in [0, 1] through a transition
     (its registered class decides)."""
     return transition(kind).weights(min(1.0, max(0.0, progress)))
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A run of edit frames whose visible clips do not change: one clip alone, or two inside a
+    transition. The export encodes each as its own closed GOP, so a changed shot re-encodes only
+    the segments it appears in."""
+
+    start: int  # first frame in the edit
+    frames: int
+    parts: tuple[tuple[int, int], ...]  # (clip index, its frame at `start`) per visible clip
+    join: Join | None  # the transition blended here (two clips), else None
+
+
+def segments(timeline: Timeline) -> list[Segment]:
+    """The edit cut at every clip's first and last frame (pure; they tile the edit exactly)."""
+    cuts = sorted({0, timeline.frames, *(c.start for c in timeline.clips), *(c.end for c in timeline.clips)})
+    out = []
+    for a, b in zip(cuts, cuts[1:]):
+        if b <= a or a < 0:
+            continue
+        active = timeline.active(a)
+        join = active[0][0].join_out if len(active) == 2 else None
+        out.append(Segment(a, b - a, tuple((c.index, local) for c, local in active), join))
+    return out

@@ -11,7 +11,8 @@ from prefect import task
 from pydantic import BaseModel, ConfigDict
 
 from reelflow.errors import MediaError
-from reelflow.media.edit import Encode, Source, export_edit
+from reelflow.media.edit import Encode, Source
+from reelflow.media.segments import SegmentDamage, export_segmented
 from reelflow.media.ffmpeg import measure_loudness, probe
 from reelflow.media.finishing import (
     conform_audio, conform_filter, lanczos_filter, plan_upscale, resolve_fit,
@@ -26,7 +27,7 @@ from reelflow.timeline import Timeline
 UPSCALE_VERSION = "upscale-2"
 CONFORM_VERSION = "conform-2"
 MIX_VERSION = "mix-2"  # true-peak ceiling for AAC headroom
-EXPORT_VERSION = "export-1"
+EXPORT_VERSION = "export-2"  # by segments: a closed GOP at every shot boundary
 
 
 class Media(BaseModel):
@@ -78,6 +79,9 @@ class Exported(BaseModel):
     has_audio: bool
     integrated_lufs: float
     true_peak_dbtp: float
+    segments_encoded: int = 0  # segments this export encoded (the rest came from earlier exports)
+    segments_reused: int = 0
+    frames_encoded: int = 0
 
 
 class ConformSpec(BaseModel):
@@ -270,10 +274,16 @@ def export(job: ExportJob, store_root: str, label: str = "edit") -> Exported:
     part = store.tmp_path(".mp4")
     from reelflow.config import emit
 
+    sources = [Source(store.file(c.video), c.vf) for c in job.shots]
+    identities = [c.sha256 for c in job.shots]  # content and conform recipe of each shot
+    settings = Encode(lut=Path(job.lut) if job.lut else None, progress=lambda i, n: emit(f"export {label}", label, i, n))
     try:
-        export_edit(timeline, [Source(store.file(c.video), c.vf) for c in job.shots], store.file(job.mix.wav), part,
-                    size, Encode(lut=Path(job.lut) if job.lut else None,
-                                 progress=lambda i, n: emit(f"export {label}", label, i, n)))
+        try:
+            done = export_segmented(timeline, sources, identities, store.file(job.mix.wav), part, size,
+                                    lambda k: store.derived(f"segment-{k}"), settings)
+        except SegmentDamage:  # a stored segment was damaged: encode every segment afresh
+            done = export_segmented(timeline, sources, identities, store.file(job.mix.wav), part, size,
+                                    lambda k: store.derived(f"segment-{k}"), settings, reuse=False)
         info = probe(part)
         loud = measure_loudness(part)
     except BaseException:
@@ -283,7 +293,8 @@ def export(job: ExportJob, store_root: str, label: str = "edit") -> Exported:
     result = Exported(path=out, sha256=sha, duration=info.video_duration or info.duration,
                       frames=info.frames or 0, width=info.width or 0, height=info.height or 0,
                       fps=info.fps or 0, has_audio=info.has_audio,
-                      integrated_lufs=loud.integrated_lufs, true_peak_dbtp=loud.true_peak_dbtp)
+                      integrated_lufs=loud.integrated_lufs, true_peak_dbtp=loud.true_peak_dbtp,
+                      segments_encoded=done.encoded, segments_reused=done.reused, frames_encoded=done.frames_encoded)
     write_json_atomic(meta, result.model_dump(mode="json"))
     return result
 

@@ -117,6 +117,10 @@ def test_render_end_to_end_then_cache_then_edit_one_shot(prefect_harness, repo, 
     assert hits == {"harbor": True, "skipper": True, "tin": False}
     assert edited["output"]["sha256"] != manifest["output"]["sha256"]
     assert probe(out).frames == EXPECTED_FRAMES
+    # exported by segments (harbor, the crossfade, skipper | a cut | tin): tin's alone encoded again
+    assert manifest["output"]["segments"] == {"encoded": 4, "reused": 0}
+    assert edited["output"]["segments"] == {"encoded": 1, "reused": 3}
+    assert edited["output"]["frames_encoded"] == 48
 
     # a clip deleted from the store behind Prefect's cache comes back from the asset store by
     # its content hash (no provider call at all) ...

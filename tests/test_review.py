@@ -110,7 +110,7 @@ def test_review_gate_rejects_rewrites_then_approves(prefect_harness, tmp_path, c
     player = tmp_path / "player.mp4"
     player.write_bytes(base64.b64decode(re.search(r'<video src="data:video/mp4;base64,([^"]+)"', summary)[1]))
     info = probe(player)
-    assert abs(info.video_duration - m["output"]["duration"]) < 0.2 and info.width == 320
+    assert abs(info.video_duration - m["output"]["duration"]) < 0.2 and info.width == 256
     plans = [str(a.data) for a in arts if a.key == "review-plan"]
     assert any("cache hit" in p and "actual $" in p for p in plans)  # the final version has actuals
     review = _latest(arts, "review-review")

@@ -38,6 +38,13 @@ def ffmpeg_exe() -> str:
 _SLOTS = threading.BoundedSemaphore(int(os.environ.get("REELFLOW_FFMPEG_JOBS") or os.cpu_count() or 2))
 
 
+def ffmpeg_slot() -> threading.BoundedSemaphore:
+    """One of the machine's encoder slots, for an encoder fed through a pipe (the animatic, the
+    export): an x264 at 1080p holds ~290 MB, so encoders beyond the cores cost memory, not speed.
+    Never nest run_ffmpeg inside it (the slots are not re-entrant)."""
+    return _SLOTS
+
+
 def run_ffmpeg(args: list[str], *, what: str, stdin: bytes | None = None, timeout: float = 1800) -> str:
     """Run ffmpeg; return stderr. Raise MediaError with the tail of the log on failure."""
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", *args] if stdin is None else \

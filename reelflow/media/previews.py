@@ -30,15 +30,16 @@ def jpeg_bytes(image: Path, max_width: int = 1200, quality: int = 72) -> bytes:
     return buf.getvalue()
 
 
-def proxy_clip(src: Path, dest: Path, width: int = 192, fps: int = 12, seconds: float = 8.0) -> Path:
+def proxy_clip(src: Path, dest: Path, width: int = 192, fps: int = 12, seconds: float = 8.0, crf: int = 34,
+               audio_kbps: int = 24) -> Path:
     """A few-KB H.264 + AAC proxy of a clip (even dimensions, faststart) for an inline player."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     from ..store import temp_prefix
 
     tmp = dest.with_name(temp_prefix(dest.name) + "part.mp4")  # unique per process, swept if it dies
     run_ffmpeg(["-i", str(src), "-t", f"{seconds:g}", "-vf", f"scale={width}:-2,fps={fps}",
-                "-c:v", "libx264", "-preset", "veryfast", "-crf", "34", "-pix_fmt", "yuv420p",
-                "-profile:v", "baseline", "-c:a", "aac", "-b:a", "24k", "-ac", "1", "-ar", "22050",
+                "-c:v", "libx264", "-preset", "veryfast", "-crf", str(crf), "-pix_fmt", "yuv420p",
+                "-profile:v", "baseline", "-c:a", "aac", "-b:a", f"{audio_kbps}k", "-ac", "1", "-ar", "22050",
                 "-movflags", "+faststart", str(tmp)], what=f"preview of {src.name}")
     tmp.replace(dest)
     return dest

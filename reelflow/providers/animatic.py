@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from ..media.ffmpeg import AAC, INTERMEDIATE, ffmpeg_exe, run_ffmpeg
+from ..media.ffmpeg import AAC, INTERMEDIATE, ffmpeg_exe, ffmpeg_slot, run_ffmpeg
 from .animatic_audio import _has, render_audio, write_wav
 from .animatic_frames import RAMP_SECONDS, Overlay, _still, _towards
 from .base import GenerationRequest, JobState
@@ -334,18 +334,20 @@ def render_animatic(req: GenerationRequest, dest: Path) -> dict:
             "-metadata", f"comment=reelflow animatic {req.shot_id} {req.tier}", str(tmp_out),
         ]
         ramp = max(1, int(round(RAMP_SECONDS * fps)))
-        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
-        try:
-            for k, box in enumerate(boxes):
-                frame = overlay.on(np.array(plate.resize((w, h), Image.Resampling.BILINEAR, box=box)), k)
-                frame = _towards(frame, first, 1 - k / ramp)  # exactly the first frame at k = 0
-                frame = _towards(frame, last, 1 - (frames - 1 - k) / ramp)  # and the last at the end
-                proc.stdin.write(frame.tobytes())
-            proc.stdin.close()
-        except BrokenPipeError:
-            pass
-        err = proc.stderr.read().decode("utf-8", "replace")
-        if proc.wait() != 0:
+        with ffmpeg_slot():  # an encoder per core at most, whoever feeds it
+            proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+            try:
+                for k, box in enumerate(boxes):
+                    frame = overlay.on(np.array(plate.resize((w, h), Image.Resampling.BILINEAR, box=box)), k)
+                    frame = _towards(frame, first, 1 - k / ramp)  # exactly the first frame at k = 0
+                    frame = _towards(frame, last, 1 - (frames - 1 - k) / ramp)  # and the last at the end
+                    proc.stdin.write(frame.tobytes())
+                proc.stdin.close()
+            except BrokenPipeError:
+                pass
+            err = proc.stderr.read().decode("utf-8", "replace")
+            code = proc.wait()
+        if code != 0:
             from ..errors import MediaError
 
             raise MediaError(f"animatic {req.shot_id}: ffmpeg failed: {err.strip()[-400:]}")
