@@ -167,11 +167,26 @@ def stored_clip(store: Store, request: GenerationRequest, provider: Provider) ->
     for k in clip_keys(provider, request):
         meta = store.clip_meta(k)
         if meta is not None:
+            settle_ledger(store, k, meta)
             return as_requested(ClipResult(**meta["result"]), request)
         restored = restore_from_assets(store, k, request)
         if restored is not None:
             return as_requested(restored, request)
     return None
+
+
+def settle_ledger(store: Store, key: str, meta: dict) -> None:
+    """A stored clip whose job the ledger still calls submitted: the process that downloaded it
+    was killed between storing the clip and recording the download. The clip is the job's output
+    (its bytes match the recorded hash), so the ledger says so now, as the download would have."""
+    job = store.job(key)
+    if job is None or job.get("state") == "downloaded" or not isinstance(meta.get("result"), dict):
+        return
+    if job.get("job_id") != meta["result"].get("job_id"):
+        return  # not this job's output: leave the ledger as it is
+    store.record_job(key, {**job, "state": "downloaded", "sha256": meta["sha256"], "result": meta["result"]})
+    log.info("ledger: job %s for shot '%s' recorded as downloaded (its clip was stored before a crash)",
+             job.get("job_id"), job.get("shot_id"))
 
 
 def submit_once(request: GenerationRequest, provider: Provider, store: Store, facts: ClipFacts,
@@ -185,6 +200,7 @@ def submit_once(request: GenerationRequest, provider: Provider, store: Store, fa
     with submission(store.root, key) as shared:
         meta = store.clip_meta(key)  # another worker may have finished it while this one waited
         if meta is not None:
+            settle_ledger(store, key, meta)
             return as_requested(ClipResult(**meta["result"]), request)
         job = _live_first(next((j for j in map(store.job, (key, *older)) if j), None), shared.recorded_job())
         if job is not None and job.get("state") == "failed" and job.get("rejected"):

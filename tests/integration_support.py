@@ -59,6 +59,27 @@ def stop(proc: subprocess.Popen, sig=signal.SIGTERM) -> None:
     proc.wait(30)
 
 
+def kill_flow_runs(api: str) -> int:
+    """SIGKILL every flow-run process (``prefect.engine``) talking to this test's server, and
+    none of another test's running beside it (pytest-xdist): ``pkill -f`` would kill those too."""
+    killed = 0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes()
+            environ = (proc / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"prefect.engine" in cmdline and f"PREFECT_API_URL={api}".encode() in environ:
+            try:
+                os.kill(int(proc.name), signal.SIGKILL)
+                killed += 1
+            except ProcessLookupError:
+                pass
+    return killed
+
+
 @contextlib.contextmanager
 def postgres_cluster():
     """A throwaway PostgreSQL 15 cluster on a free port; yields Prefect's connection URL."""

@@ -29,7 +29,7 @@ from reelflow.media.ffmpeg import probe
 
 from .conftest import ROOT
 from .integration_support import (
-    PG_BIN, call, free_port, git, latest_artifact, start_background, stop, wait_http, wait_state,
+    PG_BIN, call, free_port, git, kill_flow_runs, latest_artifact, start_background, stop, wait_http, wait_state,
 )
 
 pytestmark = pytest.mark.integration
@@ -320,7 +320,7 @@ def test_killing_workers_mid_run_loses_nothing_and_repays_nothing(readme, s3rver
     # crash: kill every worker and every flow-run process they started, mid-run
     for proc in [*workers, readme["background"][0]]:
         stop(proc, signal.SIGKILL)
-    subprocess.run(["pkill", "-9", "-f", "prefect.engine"], capture_output=True)
+    kill_flow_runs(api)
     workers.append(start_background([str(BIN / "prefect"), "worker", "start", "--pool", "reelflow-process"],
                                     {**env, **s3}, tmp, "w-new"))
     try:
