@@ -14,6 +14,7 @@ from prefect.artifacts import (
     create_markdown_artifact, create_progress_artifact, create_table_artifact, update_progress_artifact,
 )
 
+from reelflow.qc.tally import line as qc_line
 from reelflow.routing import Plan
 
 
@@ -64,6 +65,16 @@ class Progress:
             update_progress_artifact(self.id, progress=min(100.0, 100.0 * len(self.done) / self.total))
 
 
+def shot_qc(shot: dict) -> str:
+    """The QC of the clip a shot shows (its final, else its draft), from the manifest."""
+    from types import SimpleNamespace
+
+    from reelflow.qc.tally import cell
+
+    clip = shot.get("final") or shot.get("draft") or {}
+    return cell(SimpleNamespace(qc=clip.get("qc"), qc_rejected=clip.get("qc_rejected", [])))
+
+
 def summary(stem: str, manifest: dict, hrefs: dict[str, str | None], sheet: str | None = None,
             player: str | None = None) -> None:
     """Markdown summary: the edit as a player and a link, loudness, cost, per-shot table, contact
@@ -90,15 +101,17 @@ def summary(stem: str, manifest: dict, hrefs: dict[str, str | None], sheet: str 
     cost = manifest["cost"]
     lines += [f"**Cost** actual ${cost['actual_usd']:.2f}, estimated ${cost['estimated_usd']['total']:.2f}"
               + (f", budget ${cost['budget_usd']:g}" if cost.get("budget_usd") is not None else ""), ""]
+    if manifest.get("qc"):
+        lines += [qc_line(manifest["qc"]), ""]
     for w in manifest.get("warnings", []):
         lines += [f"> **Warning:** {w}", ""]
-    lines += ["| shot | $ | intended model | used model | provider | tier | cache hit | reason |",
-              "|---|---|---|---|---|---|---|---|"]
+    lines += ["| shot | $ | intended model | used model | provider | tier | cache hit | QC | reason |",
+              "|---|---|---|---|---|---|---|---|---|"]
     for s in manifest["shots"]:
         spent = sum((s.get(t) or {}).get("cost_usd", 0) for t in ("draft", "final"))
         lines.append(f"| {s['id']} | {spent:.2f} | {s.get('intended_model', '')} | {s.get('used_model', '')} | "
                      f"{s.get('used_provider', '')} | {s.get('used_tier', '')} | {s.get('cache_hit', '')} | "
-                     f"{short(s['reason'], 60)} |")
+                     f"{short(shot_qc(s), 120)} | {short(s['reason'], 60)} |")
     if hrefs:
         lines += ["", "## Outputs", ""]
         for name, href in hrefs.items():

@@ -10,6 +10,7 @@ from reelflow.assets import Links, asset_store_from_env
 from reelflow.deliver.contact import contact_sheet, takes_sheet
 from reelflow.generate import ClipResult
 from reelflow.media.previews import data_uri, jpeg_bytes, proxy_clip
+from reelflow.qc.tally import cell as qc_cell, line as qc_line, tally as qc_tally
 from reelflow.store import Store, temp_prefix
 from reelflow.flows.review import ReviewPage, ShotReview
 
@@ -64,7 +65,8 @@ def review_page(run, edit, proto_path: Path, round_no: int, changed: dict[str, s
             final_cost=billable(model, final.cost, run.cat, run.today), list_price=final.cost,
             changed=changed.get(s.id, "unchanged"), preview=clip_preview(links, run.store, clip),
             takes=[(o.label + (" (chosen)" if k == s.chosen else ""), clip_preview(links, run.store, t.clip))
-                   for k, (o, t) in enumerate(zip(s.plan.options, s.options))]))
+                   for k, (o, t) in enumerate(zip(s.plan.options, s.options))],
+            qc=qc_cell(clip)))
     takes = None
     if any(s.options for s in edit.shots):  # a row per shot with takes, side by side
         png = run.out / f"{edit.stem}.takes.png"
@@ -74,7 +76,7 @@ def review_page(run, edit, proto_path: Path, round_no: int, changed: dict[str, s
     return ReviewPage(title=edit.title, round_no=round_no, shots=rows,
                       prototype_href=links.href(proto_path), prototype_path=str(proto_path),
                       contact_sheet=image_href(links, sheet), spent=round(edit.spent_usd(), 2), problems=problems,
-                      takes_sheet=takes, groups=list(groups))
+                      takes_sheet=takes, groups=list(groups), qc_line=qc_line(qc_tally(edit)))
 
 
 def publish_outputs(run, manifest: dict, edit) -> dict:

@@ -104,6 +104,7 @@ class ShotReview:
     changed: str = "first round"
     preview: str | None = None  # href: data: URI or http(s) URL
     takes: list[tuple[str, str | None]] = field(default_factory=list)  # (label, preview href) per take
+    qc: str = ""  # the draft's QC findings (measured value, threshold) and the re-rolls paid
 
 
 @dataclass
@@ -118,6 +119,7 @@ class ReviewPage:
     problems: list[str] = field(default_factory=list)
     takes_sheet: str | None = None  # href: a row per shot with several takes
     groups: list[ReviewGroup] = field(default_factory=list)  # scenes or pages; one group: a flat table
+    qc_line: str = ""  # the drafts' QC counted (checked, kept failing, warnings, re-rolls)
 
     @property
     def approve_all_cost(self) -> float:
@@ -130,6 +132,8 @@ class ReviewPage:
             lines += [f"> - {p}" for p in self.problems] + [""]
         lines += [f"**Spent so far** ${self.spent:.2f}. **Approving all** renders {len(self.shots)} finals "
                   f"for ${self.approve_all_cost:.2f}.", ""]
+        if self.qc_line:
+            lines += [self.qc_line, ""]
         if self.prototype_href:
             lines += [f"Prototype edit: [{self.prototype_path or 'prototype.mp4'}]({self.prototype_href})", ""]
         elif self.prototype_path:
@@ -164,8 +168,8 @@ class ReviewPage:
 
 
 def _table(shots: list[ShotReview]) -> list[str]:
-    lines = ["| shot | preview | final $ | draft rendered by | final model | changed | prompt |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| shot | preview | final $ | draft rendered by | final model | QC | changed | prompt |",
+             "|---|---|---|---|---|---|---|---|"]
     for s in shots:
         preview = (f'<video src="{s.preview}" width="192" controls muted loop playsinline preload="metadata"></video>'
                    if s.preview else "")
@@ -174,7 +178,7 @@ def _table(shots: list[ShotReview]) -> list[str]:
                                   f'preload="metadata"></video>' for label, href in s.takes if href)
         cost = f"{s.final_cost:.2f}" + (f" (list {s.list_price:.2f})" if s.list_price != s.final_cost else "")
         lines.append(f"| {s.shot_id} | {preview} | {cost} | {s.draft_by} | {s.final_model} | "
-                     f"{s.changed} | {_cell(s.prompt, 90)} |")
+                     f"{_cell(s.qc, 160)} | {s.changed} | {_cell(s.prompt, 90)} |")
     return lines
 
 

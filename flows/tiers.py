@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from prefect import get_run_logger
@@ -20,17 +20,18 @@ from reelflow.catalog import Catalog
 from reelflow.config import emit
 from reelflow.continuity import segment_lengths
 from reelflow.edit import Edit, Take
-from reelflow.errors import JobPendingError, MediaError, ProviderError
+from reelflow.errors import ContentRejectedError, JobPendingError, MediaError, ProviderError
 from reelflow.flows.artifacts import Progress
 from reelflow.flows.runtime import results_storage
 from reelflow.generate import ClipJob, ClipResult, build_request
 from reelflow.limits import rpm_of
 from reelflow.media.mix import audio_seconds
 from reelflow.providers.common import AuthError
-from reelflow.routing import Plan, RenderSpec, spec_pair
+from reelflow.routing import Plan, RenderSpec
 from reelflow.shotlist import LoadedShotList
 from reelflow.store import Store, sha256_file
 from reelflow.tasks.continuity import Frame, extended_take, join_take, last_frame
+from reelflow.qc.pipeline import failed as failed_qc, summary as qc_summary
 from reelflow.tasks.generation import generate, stored_clip_exists
 
 
@@ -51,6 +52,7 @@ class Variant:
     seconds: int | None = None
     promote: str | None = None
     extend: ClipResult | None = None
+    prompt: str | None = None  # the shot's alternate_prompt, after a safety refusal
 
 
 @dataclass(frozen=True)
@@ -139,12 +141,22 @@ class RenderRun:
             update["seed"] = variant.seed
         if variant.promote:
             update["draft_task_id"] = variant.promote
+        if variant.prompt:
+            update["prompt"] = variant.prompt
         request = request.model_copy(update=update)
         cost = round(request.seconds * spec.price_per_second, 4)
         return ClipJob(request=request,
                        route=res.route, cost_usd=0.0 if res.route == "animatic" else cost,
                        notes=(*notes, *([res.note] if res.note else [])),
-                       concurrency=self.cat.routes[res.route].concurrency, rpm=rpm_of(res.route, self.cat))
+                       concurrency=self.cat.routes[res.route].concurrency, rpm=rpm_of(res.route, self.cat),
+                       qc_checks=self.qc(shot_id)[2])
+
+    def qc(self, shot_id: str) -> tuple[int, tuple[str, ...], dict]:
+        """(rerolls, on_flag, check overrides) for the shot: its own `qc:` over the list's."""
+        from reelflow.qc.spec import effective
+
+        shot = next(s for s in self.loaded.spec.shots if s.id == shot_id)
+        return effective(self.loaded.spec.qc, shot.qc)
 
 
 def render_tier(run: RenderRun, edit: Edit, tier: str, shot_ids: list[str]) -> Edit:
@@ -222,8 +234,14 @@ async def _take(run: RenderRun, shot_id: str, tier: str, spec: RenderSpec, ends:
         # a missing or refused key stops the run (the message names the variable); a paid
         # job still pending is resumed by the next run, never replaced by another model
         raise
+    except ContentRejectedError as exc:
+        from reelflow.flows.recover import after_refusal
+
+        return await after_refusal(run, shot_id, tier, spec, ends, variant, exc)
     except (ProviderError, MediaError) as exc:
-        return await _fallback(run, shot_id, tier, exc, ends)
+        from reelflow.flows.recover import fallback
+
+        return await fallback(run, shot_id, tier, exc, ends)
 
 
 async def _render_shot(run: RenderRun, shot_id: str, spec: RenderSpec, ends: Ends, notes: tuple = (),
@@ -235,7 +253,7 @@ async def _render_shot(run: RenderRun, shot_id: str, spec: RenderSpec, ends: End
         return await _generate(run, run.job(shot_id, spec, notes, ends, variant),
                                f"{spec.tier}-{shot_id}" + (f"-seed{seed}" if seed is not None else ""))
     if spec.extends and not ends.last and run.extends_on_route(spec):
-        return await _extend_shot(run, shot_id, spec, ends, notes, variant.seed)
+        return await _extend_shot(run, shot_id, spec, ends, notes, variant)
     if spec.extends:  # ending on a keyframe, or a route without the extend API: restart from frames
         parts = segment_lengths(run.cat.models[spec.model], spec.seconds)
         if parts is None:
@@ -248,7 +266,7 @@ async def _render_shot(run: RenderRun, shot_id: str, spec: RenderSpec, ends: End
     for k, seconds in enumerate(spec.segments):
         final_part = k == len(spec.segments) - 1
         job = run.job(shot_id, spec, notes, Ends(first, ends.last if final_part else None),
-                      Variant(seed=variant.seed, seconds=seconds))
+                      replace(variant, seconds=seconds, promote=None, extend=None))
         takes.append(await _generate(run, job, f"{spec.tier}-{shot_id}-{k + 1}"))
         clips.append(takes[-1].clip)
         if not final_part:
@@ -260,53 +278,50 @@ async def _render_shot(run: RenderRun, shot_id: str, spec: RenderSpec, ends: End
 
 
 async def _extend_shot(run: RenderRun, shot_id: str, spec: RenderSpec, ends: Ends, notes: tuple,
-                       seed: int | None) -> Take:
+                       base: Variant) -> Take:
     """A long take by the extend API: the first clip, then each call extends the clip so far
     (its hash keys the next request: an edit re-renders the chain from there on)."""
     takes: list[Take] = []
     for k, seconds in enumerate(spec.segments):
-        variant = Variant(seed=seed, seconds=seconds, extend=takes[-1].clip if takes else None)
+        variant = Variant(seed=base.seed, seconds=seconds, extend=takes[-1].clip if takes else None,
+                          prompt=base.prompt)
         job = run.job(shot_id, spec, notes, Ends(ends.first) if k == 0 else Ends(), variant)
         takes.append(await _generate(run, job, f"{spec.tier}-{shot_id}-{k + 1}"))
     return Take(extended_take([t.clip for t in takes]), cache_hit=all(t.cache_hit for t in takes))
 
 
 async def _generate(run: RenderRun, job: ClipJob, name: str | None = None) -> Take:
+    """One clip, checked; a clip failing QC is re-rolled with a new seed up to the shot's
+    `qc.rerolls`, each within the budget (see reelflow.qc.policy)."""
+    from reelflow.qc.policy import QCFailedError, rejected_entry, rerolled
+
+    name = name or f"{job.request.tier}-{job.request.shot_id}"
+    take, tried = await _generate_once(run, job, name), job
+    rejected: list[dict] = []
+    for k in range(1, run.qc(job.request.shot_id)[0] + 1):
+        if not failed_qc(take.clip):
+            break
+        rejected.append(rejected_entry(take, tried.request.seed))
+        again = rerolled(job, k)
+        if not stored_clip_exists(again, str(run.store.root)) and not run.budget.affords(again.cost_usd):
+            rejected[-1]["stopped"] = f"re-roll {k} not paid: ${again.cost_usd:.2f} would cross the budget"
+            break
+        get_run_logger().warning("QC: %s %s failed (%s); re-roll %d with seed %d", job.request.tier,
+                                 job.request.shot_id, qc_summary(take.clip), k, again.request.seed)
+        take, tried = await _generate_once(run, again, f"{name}-reroll{k}"), again
+    if failed_qc(take.clip):
+        raise QCFailedError(take, rejected, tried.request.seed)
+    if rejected:
+        take = Take(take.clip.model_copy(update={"qc_rejected": rejected}), cache_hit=take.cache_hit)
+    return take
+
+
+async def _generate_once(run: RenderRun, job: ClipJob, name: str) -> Take:
     req = job.request
     if not stored_clip_exists(job, str(run.store.root)):
         run.budget.reserve(req.shot_id, job.cost_usd)
-    state = await run.task(generate, name or f"{req.tier}-{req.shot_id}",
+    state = await run.task(generate, name,
                            tags=[f"model:{req.model}", f"tier:{req.tier}", f"provider:{job.route}"],
                            )(job=job, store_root=str(run.store.root), return_state=True)
     clip = await state.aresult()
     return Take(clip, cache_hit=clip.cache_hit or state.name == "Cached")
-
-
-async def _fallback(run: RenderRun, shot_id: str, tier: str, error: BaseException, ends: Ends) -> Take:
-    """A rejected prompt, a retired model or exhausted retries: next model in the ranked list;
-    models a configured route can render first (in rank order), the animatic last."""
-    logger = get_run_logger()
-    sp = run.plan.for_shot(shot_id)
-    shot = next(s for s in run.loaded.spec.shots if s.id == shot_id)
-    first = sp.draft_model if tier == "draft" else sp.model
-    failed, reason = first, f"{type(error).__name__}: {error}"
-    live = lambda m: providers.resolve_route(m, run.cat, run.today).route != "animatic"  # noqa: E731
-    tried = {first}
-    for model_id in sorted(sp.fallbacks, key=lambda m: not live(m)):
-        fin, draft = spec_pair(run.cat.models[model_id], run.cat, shot, run.loaded.spec, run.today)
-        spec = draft if tier == "draft" else fin
-        if spec.model in tried:  # two finals may share one draft model: it failed already
-            continue
-        tried.add(spec.model)
-        logger.warning("%s %s: %s failed (%s); falling back to %s", tier, shot_id, failed, reason, model_id)
-        note = f"fallback from {failed} to {model_id}: {reason}"
-        try:
-            take = await _render_shot(run, shot_id, spec, ends, (note,))
-        except (AuthError, JobPendingError):
-            raise
-        except (ProviderError, MediaError) as exc:
-            failed, reason = model_id, f"{type(exc).__name__}: {exc}"
-            continue
-        clip = take.clip.model_copy(update={"fallback_from": first, "fallback_reason": note})
-        return Take(clip, cache_hit=False)
-    raise ProviderError(f"shot '{shot_id}' ({tier}): every model failed; last: {reason}")

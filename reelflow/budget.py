@@ -13,6 +13,10 @@ class Budget:
         self.limit = limit
         self.reserved = 0.0
 
+    def affords(self, cost: float) -> bool:
+        """Whether ``cost`` more stays within the budget (a QC re-roll asks before it is paid)."""
+        return cost <= 0 or self.limit is None or self.reserved + cost <= self.limit + 1e-9
+
     def reserve(self, shot_id: str, cost: float) -> None:
         if cost <= 0:
             return

@@ -149,9 +149,13 @@ def plan(path: Path, as_json: bool = typer.Option(False, "--json", help="Machine
             "takes": [o.model_dump(include={"label", "model", "seed"}) for o in sp.options],
             "prototype_cost_usd": sp.draft_cost, "final_cost_usd": sp.final.cost,
         })
+    from .qc.spec import worst_case_usd
+
+    worst = worst_case_usd(pl, loaded.spec)
     if as_json:
         print(json.dumps({"shotlist": str(path), "shots": rows, "prototype_cost_usd": pl.draft_cost,
                           "final_cost_usd": pl.final_cost, "total_cost_usd": pl.total_cost,
+                          "worst_case_usd": worst,
                           "budget_usd": pl.budget_usd, "over_budget": pl.over_budget,
                           "notes": pl.notes, "warnings": warnings}, indent=2))
         return
@@ -165,7 +169,7 @@ def plan(path: Path, as_json: bool = typer.Option(False, "--json", help="Machine
     out.print(t)
     budget = f" / budget ${pl.budget_usd:g}" if pl.budget_usd is not None else ""
     out.print(f"prototype ${pl.draft_cost:.2f} + final ${pl.final_cost:.2f} = "
-              f"[bold]${pl.total_cost:.2f}[/]{budget}")
+              f"[bold]${pl.total_cost:.2f}[/]{budget}; worst case with every QC re-roll paid ${worst:.2f}")
     for n in pl.notes:
         out.print(f"[yellow]note:[/] {escape(n)}")
     for w in warnings:
@@ -345,6 +349,9 @@ def serve_assets(store: Optional[str] = typer.Option(None, help="The store whose
     serve(root, host, port)
 
 
+from . import cli_qc  # noqa: E402,F401 - registers `reelflow qc` on the app
+
+
 def main() -> None:
     _prefect_env()
     _stop_on_signals()
@@ -364,8 +371,13 @@ def main() -> None:
         exc.show()
         # a wrong option or argument is invalid input (1), not click's usage code 2
         sys.exit(0 if "NoArgsIsHelpError" in kinds else EXIT_INVALID if "UsageError" in kinds else exc.exit_code)
+    if code == EXIT_INTERRUPTED:  # a command caught the interruption and said so: leave as Ctrl-C does
+        _stop_provider_calls()
+        end_interrupted()
     sys.exit(code if isinstance(code, int) else 0)
 
 
-if __name__ == "__main__":
-    main()
+if __name__ == "__main__":  # python -m reelflow.cli: run the module commands register on
+    from reelflow.cli import main as _main
+
+    _main()

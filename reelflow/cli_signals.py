@@ -74,6 +74,14 @@ def end_interrupted() -> None:
     while time.monotonic() < stop and any(_running(pid) for pid in family):
         time.sleep(0.1)
     _signal_all([pid for pid in family if _running(pid)], signal.SIGKILL)
+    # threads still running may have started a process since the first look (an encoder for
+    # the next clip): look again until two looks in a row find none alive
+    calm = 0
+    while calm < 2 and time.monotonic() < stop + 5:
+        late = [pid for pid in _descendants(os.getpid()) if _running(pid)]
+        _signal_all(late, signal.SIGKILL)
+        calm = 0 if late else calm + 1
+        time.sleep(0.05)
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

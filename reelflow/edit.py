@@ -31,7 +31,9 @@ class Take:
 
     @property
     def billed_usd(self) -> float:
-        return 0.0 if self.cache_hit else self.clip.cost_usd
+        """What this run paid for the take: its clip, and the clips QC rejected before it."""
+        rejected = sum(r.get("billed_usd", 0.0) for r in self.clip.qc_rejected)
+        return (0.0 if self.cache_hit else self.clip.cost_usd) + rejected
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,8 @@ class ClipResult(BaseModel):
     submissions: int = 0
     fallback_from: str | None = None  # the model that refused or failed
     fallback_reason: str | None = None
+    qc: dict | None = None  # the QC report (reelflow.qc.report.QCReport as JSON)
+    qc_rejected: list[dict] = []  # clips of this shot and tier that failed QC before this one: paid, kept
     ends_on_frame: bool = False  # asked to end on a given frame (a keyframe): the edit shows its tail
 
 
@@ -74,6 +76,7 @@ class ClipJob(BaseModel):
     notes: tuple[str, ...] = ()
     concurrency: int = 2  # jobs in flight (the Prefect limit's size when it is created)
     rpm: int = 0  # submissions per minute (0: no rate limit)
+    qc_checks: dict = {}  # the shot's QC overrides (the shot list's `qc.checks`, its own over the list's)
 
 
 def build_request(loaded: LoadedShotList, shot: Shot, spec: RenderSpec, route_model: str | None,
@@ -219,6 +222,11 @@ def submit_once(request: GenerationRequest, provider: Provider, store: Store, fa
             pace()  # requests per minute count what providers count: generation requests, not polls
         try:
             job_id = provider.submit(request)
+        except ContentRejectedError as exc:  # refused at the door: remembered, never sent again
+            store.record_job(key, {"provider": provider.name, "job_id": "refused-at-submission", "state": "failed", "rejected": True,
+                                   "error": str(exc), "submitted_at": time.time(), "shot_id": request.shot_id,
+                                   "tier": request.tier, "model": request.model})
+            raise
         except TransientProviderError as exc:
             wait = getattr(exc, "retry_after", None)
             if wait:  # honour Retry-After before Prefect's own backoff

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict
 
 from . import __version__
 from .edit import TIERS, Edit, EditShot, Take
+from .qc.tally import tally as qc_tally, warnings as qc_warnings
 from .routing import Plan
 from .shotlist import LoadedShotList
 
@@ -32,6 +33,8 @@ class ClipEntry(BaseModel):
     notes: list[str]
     fallback_from: str | None = None
     fallback_reason: str | None = None
+    qc: dict[str, Any] | None = None  # its QC report: findings (check, severity, value, threshold)
+    qc_rejected: list[dict[str, Any]] = []  # clips QC rejected before it (paid, kept in the store)
 
 
 def clip_entry(take: Take, intended_cost: float) -> ClipEntry:
@@ -40,7 +43,7 @@ def clip_entry(take: Take, intended_cost: float) -> ClipEntry:
                      cost_usd=take.billed_usd, intended_cost_usd=intended_cost, clip_sha256=clip.sha256,
                      job_id=clip.job_id, seconds=round(clip.seconds, 3), size=[clip.width, clip.height],
                      fps=clip.fps, notes=list(clip.notes), fallback_from=clip.fallback_from,
-                     fallback_reason=clip.fallback_reason)
+                     fallback_reason=clip.fallback_reason, qc=clip.qc, qc_rejected=list(clip.qc_rejected))
 
 
 class ShotEntry(BaseModel):
@@ -116,6 +119,7 @@ class Manifest(BaseModel):
     mix: dict[str, Any] | None
     deliverables: dict[str, Any] | None
     cost: dict[str, Any]
+    qc: dict[str, Any] = {}  # clips checked, with warnings, failed and kept; re-rolls and their cost
     notes: list[str]
     warnings: list[str]
     shots: list[ShotEntry]
@@ -186,4 +190,5 @@ def build_manifest(loaded: LoadedShotList, plan: Plan, edit: Edit, outputs: dict
         mix=outputs.get("mix"), deliverables=outputs.get("deliverables"),
         cost={"estimated_usd": {"draft": plan.draft_cost, "final": plan.final_cost, "total": plan.total_cost},
               "actual_usd": edit.spent_usd(), "budget_usd": plan.budget_usd},
-        notes=list(plan.notes), warnings=fallback_warnings(edit), shots=shots)
+        qc=qc_tally(edit), notes=list(plan.notes), warnings=fallback_warnings(edit) + qc_warnings(edit),
+        shots=shots)

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from .qc.spec import QC
 from .schema_types import MAX_PATH_CHARS, SLUG, AssetPath, ModelId, Seconds, ShortText, Strict, Text  # noqa: F401
 
 RESOLUTIONS = {"720p": 720, "1080p": 1080, "1440p": 1440, "2160p": 2160}
@@ -228,6 +229,10 @@ class Shot(Strict):
     scene: Annotated[str, Field(pattern=SLUG, max_length=64)] | None = None
     """The scene (or page) this shot belongs to: the review groups shots by it and approves a whole
     scene at once (`approve_groups`). Not part of any render key."""
+    qc: QC | None = None
+    """This shot's QC settings over the list's `qc:` (see QC)."""
+    alternate_prompt: Annotated[Text, Field(min_length=1, max_length=4000)] | None = None
+    """Your prompt for when a safety filter refuses this shot (`on_flag`); never rewritten for you."""
 
     @field_validator("prompt")
     @classmethod
@@ -272,6 +277,8 @@ class ShotList(Strict):
     budget_usd: Annotated[float, Field(ge=0, le=10_000_000)] | None = None
     audio: MusicBed = MusicBed()
     cast: Annotated[dict[CastName, CastEntry], Field(max_length=200)] = {}
+    qc: QC = QC()
+    """Automatic checks of every clip, re-rolls, safety refusals; a shot's own `qc:` overrides."""
     shots: Annotated[list[Shot], Field(min_length=1, max_length=MAX_SHOTS)]
 
     @model_validator(mode="after")

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import hashlib
+import json
 from dataclasses import dataclass
 
 from prefect import task
@@ -74,7 +75,10 @@ class GeneratedClip(CachePolicy):
         key = clip_key(providers.get(job.route), job.request)
         if Store(inputs["store_root"]).clip_meta(key) is None:
             return None  # run: generate_clip restores it from the ledger's job or the asset store
-        return f"generate-{key}-{job.request.tier}-{job.request.shot_id}"
+        from reelflow.qc.runner import VERSION
+
+        checks = hashlib.sha256(json.dumps(job.qc_checks, sort_keys=True).encode()).hexdigest()[:12]
+        return f"generate-{key}-{job.request.tier}-{job.request.shot_id}-qc{VERSION}-{checks}"
 
 
 RETRY = RetryPolicy.from_env()
@@ -84,11 +88,15 @@ RETRY = RetryPolicy.from_env()
       retry_delay_seconds=exponential_backoff(RETRY.base_delay), retry_jitter_factor=RETRY.jitter,
       retry_condition_fn=retry_if_transient)
 async def generate(job: ClipJob, store_root: str) -> ClipResult:
-    """One shot at one tier. Async: a job waiting on its provider holds no thread, so a tier's
-    fan-out is bounded by the provider's Prefect limit alone."""
-    return await generate_clip_async(job.request, providers.get(job.route), Store(store_root),
+    """One shot at one tier, checked (QC) before anything uses it. Async: a job waiting on its
+    provider holds no thread, so a tier's fan-out is bounded by the provider's Prefect limit alone."""
+    from reelflow.qc.pipeline import checked
+
+    provider, store = providers.get(job.route), Store(store_root)
+    clip = await generate_clip_async(job.request, provider, store,
                                      facts=ClipFacts(notes=tuple(job.notes), cost_usd=job.cost_usd),
                                      pace=pace_for(job), slot=lambda: provider_slot(job.route, job.concurrency))
+    return await asyncio.to_thread(checked, clip, job.request, provider, store, job.qc_checks)
 
 
 _LOCAL_SLOTS: dict[tuple[int, str, int], asyncio.Semaphore] = {}

@@ -55,7 +55,7 @@ class CountingProvider:
     """The real animatic provider, counting protocol calls; optionally failing on cue."""
 
     def __init__(self, fail_submits: int = 0, permanent: bool = False, fail_polls: int = 0,
-                 corrupt_downloads: int = 0):
+                 corrupt_downloads: int = 0, refuse=None):
         from reelflow.providers.animatic import AnimaticProvider
 
         self.inner = AnimaticProvider()
@@ -69,6 +69,7 @@ class CountingProvider:
         self.fail_polls = fail_polls
         self.corrupt_downloads = corrupt_downloads
         self.permanent = permanent
+        self.refuse = refuse  # request -> a safety filter's message (refused at submission), or None
         self.lock = threading.Lock()
 
     def submit(self, request):
@@ -81,6 +82,12 @@ class CountingProvider:
                 if self.permanent:
                     raise PermanentProviderError(f"invalid parameters for {request.shot_id}")
                 raise TransientProviderError("503 busy")
+            refusal = self.refuse(request) if self.refuse else None
+            if refusal:
+                from reelflow.errors import ContentRejectedError
+
+                self.submits.append(f"REFUSED:{request.tier}:{request.shot_id}")
+                raise ContentRejectedError(f"animatic: 400 {refusal}")
             self.submits.append(f"{request.tier}:{request.shot_id}")
             self.requests.append(request)
         return self.inner.submit(request)
@@ -107,6 +114,9 @@ class CountingProvider:
 
     def poll_interval(self):
         return 0.0
+
+    def delivers(self, request):
+        return self.inner.delivers(request)
 
 
 @pytest.fixture

@@ -41,6 +41,7 @@ class Fake(abc.ABC):
         self.poll_times: list[float] = []
         self.faults: dict[str, deque] = defaultdict(deque)
         self.outcomes: deque = deque()
+        self.videos: deque = deque()  # a job's video, in submission order (then ``video``): bad clips for QC
         self.jobs: dict[str, dict] = {}
         self.submissions = 0
         self.downloads = 0
@@ -74,7 +75,8 @@ class Fake(abc.ABC):
             self.submit_times.append(time.monotonic())
             outcome = self.outcomes.popleft() if self.outcomes else "ok"
             job = uuid.uuid4().hex[:12]
-            self.jobs[job] = {"polls": 0, "outcome": outcome, "body": body, "created": time.time()}
+            video = self.videos.popleft() if self.videos else self.video
+            self.jobs[job] = {"polls": 0, "outcome": outcome, "body": body, "created": time.time(), "video": video}
             self.in_flight += 1
             self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
         return job
@@ -132,7 +134,7 @@ class Fake(abc.ABC):
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 if u.path.startswith("/files/"):
-                    return self.send_video()
+                    return self.send_video(u.path.rsplit("/", 1)[-1].split(".")[0])
                 if not fake.authorized(self.headers):
                     fake.auth_failures += 1
                     return self.send_json(401, fake.error_body(401, "invalid credentials"))
@@ -172,17 +174,18 @@ class Fake(abc.ABC):
             def send_json(self, status: int, obj, headers: dict | None = None):
                 self.send_raw(status, json.dumps(obj).encode(), "application/json", headers)
 
-            def send_video(self):
-                self.send_raw(200, fake.payload(), "video/mp4")
+            def send_video(self, job: str = ""):
+                self.send_raw(200, fake.payload(job), "video/mp4")
 
         return Handler
 
-    def payload(self) -> bytes:
-        """The video bytes for one download, truncated when a "truncate" fault is queued."""
+    def payload(self, job: str = "") -> bytes:
+        """The job's video bytes for one download, truncated when a "truncate" fault is queued."""
         action = self.take("download")
         with self.lock:
             self.downloads += 1
-        return self.video[: len(self.video) // 3] if action == "truncate" else self.video
+            video = self.jobs.get(job, {}).get("video", self.video)
+        return video[: len(video) // 3] if action == "truncate" else video
 
     def take(self, op: str):
         with self.lock:

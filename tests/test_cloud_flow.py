@@ -147,6 +147,7 @@ def test_rejected_prompt_falls_back_to_next_model(prefect_harness, fakes, tmp_pa
 LONG = """\
 title: Long take
 output: {resolution: 720p, aspect: "16:9", fps: 24}
+qc: {checks: {first_frame: off}}  # the fakes serve one fixed clip, whatever frame it should open on
 shots:
   - {id: pier, prompt: The long empty pier at dawn, duration: 12, kind: environment, model: veo-3.1}
 """

@@ -194,7 +194,7 @@ def export_edit(timeline: Timeline, sources: list[Source], audio_wav: Path, out:
            *X264, "-threads", "2", "-r", rate, *AAC,
            "-frames:v", str(timeline.frames), "-t", f"{timeline.duration:.6f}",
            "-movflags", "+faststart", str(part)]
-    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     frames: queue.Queue = queue.Queue(maxsize=8)
     failure: list[BaseException] = []
     stop = threading.Event()

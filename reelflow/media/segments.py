@@ -90,7 +90,7 @@ def _pipe_encode(frames, count: int, rate: str, size: tuple[int, int], grade: li
     proc = subprocess.Popen([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo",
                              "-pix_fmt", "yuv420p", "-s", f"{w}x{h}", "-r", rate, "-i", "-", *grade, *X264,
                              "-threads", "2", "-r", rate, "-an", "-frames:v", str(count), str(part)],
-                            stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         for data in frames:
             proc.stdin.write(data)

@@ -55,7 +55,7 @@ def upscale_realesrgan(src: Path, dest: Path, width: int, height: int) -> None:
                             "-i", "-", "-i", str(src), "-map", "0:v", "-map", "1:a:0?",
                             "-vf", f"scale={width}:{height}:flags=lanczos,setsar=1", *INTERMEDIATE,
                             "-c:a", "copy", "-movflags", "+faststart", str(dest)],
-                           stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+                           stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     frame_bytes = sw * sh * 3
     n = 0
     try:

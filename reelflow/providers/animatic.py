@@ -335,7 +335,7 @@ def render_animatic(req: GenerationRequest, dest: Path) -> dict:
         ]
         ramp = max(1, int(round(RAMP_SECONDS * fps)))
         with ffmpeg_slot():  # an encoder per core at most, whoever feeds it
-            proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+            proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             try:
                 for k, box in enumerate(boxes):
                     frame = overlay.on(np.array(plate.resize((w, h), Image.Resampling.BILINEAR, box=box)), k)
@@ -372,8 +372,20 @@ class AnimaticProvider:
         if request.video_path and request.extend_from:  # the extend API: the clip so far, longer
             from .animatic_extend import extend_animatic
 
-            return extend_animatic(request, Path(dest))
-        return render_animatic(request, Path(dest))
+            made = extend_animatic(request, Path(dest))
+        else:
+            made = render_animatic(request, Path(dest))
+        from ..qc.faults import fault_for, spoil
+
+        fault = fault_for(request.shot_id, request.tier, request.seed, request.model)
+        if fault:  # a bad clip on purpose (REELFLOW_ANIMATIC_FAULTS), as a model might return
+            spoil(Path(dest), Path(dest), fault)
+            made = {**made, "notes": [*made.get("notes", []), f"spoiled on purpose: {fault}"]}
+        return made
+
+    def delivers(self, request: GenerationRequest) -> tuple[int, int, int]:
+        """The size and rate it renders a request at (drafts small, for QC's expectations)."""
+        return render_size(request)
 
     def poll_interval(self) -> float:
         return 0.0
