@@ -132,7 +132,9 @@ def test_rejected_prompt_falls_back_to_next_model(prefect_harness, fakes, tmp_pa
     m = render(path, tmp_path)
     deck = next(s for s in m["shots"] if s["id"] == "deckhand")
     assert deck["final"]["fallback_from"] == "seedance-2.0"
-    assert "ContentRejectedError" in deck["final"]["fallback_reason"]
+    # what the filter flagged (fal's message names the prompt), and why no new seed was tried
+    assert "refused it (prompt flagged" in deck["final"]["fallback_reason"]
+    assert "reseed skipped: the prompt was flagged" in deck["final"]["fallback_reason"]
     # the next ranked model that a configured route can render (not the offline animatic)
     assert deck["used_model"] in deck["fallbacks"] and deck["used_model"] != "seedance-2.0"
     assert deck["used_provider"] != "animatic"

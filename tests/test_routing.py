@@ -232,6 +232,13 @@ def test_every_aggregator_route_body_matches_its_documented_fields():
             if mid.startswith("wan") and route == "replicate":
                 # `audio` is a driving audio URL (providers.md, corrected 2026-12-05): never a switch
                 assert "audio" not in body and "generate_audio" not in body
+            if mid.startswith("seedance-2.0"):  # 480p or 720p on both routes, no negative_prompt
+                assert body["resolution"] in ("480p", "720p") and "negative_prompt" not in body
+                assert max(model.resolutions) == 720
+            if mid.startswith("ltx-2.3") and route == "replicate":  # 1080p, 2k or 4k
+                for height, name in ((1080, "1080p"), (1440, "2k"), (2160, "4k")):
+                    sized = req.model_copy(update={"width": height * 16 // 9, "height": height})
+                    assert build_input(sized, extras.get("input"), inline=False)["resolution"] == name
             if mid.startswith("seedance") and route == "replicate":
                 assert "negative_prompt" not in body
     assert checked >= 30

@@ -183,6 +183,9 @@ def video_data_url(req: GenerationRequest) -> str | None:
     return f"data:video/mp4;base64,{base64.b64encode(Path(req.video_path).read_bytes()).decode()}"
 
 
+RESOLUTION_NAMES = {1440: "2k", 2160: "4k"}  # LTX on Replicate names them so (providers.md 3.3)
+
+
 def template_vars(req: GenerationRequest, inline: bool = True) -> dict[str, Any]:
     """Values a route's input template may use. ``inline=False`` stands content hashes in for
     the media (the identity of a request, without reading or embedding the files)."""
@@ -201,6 +204,7 @@ def template_vars(req: GenerationRequest, inline: bool = True) -> dict[str, Any]
         "target_height": req.height, "seconds_text": str(req.seconds),
         "prompt": req.prompt, "negative_prompt": req.negative_prompt, "seconds": req.seconds,
         "aspect": req.aspect, "resolution": min(req.width, req.height), "width": req.width,
+        "resolution_name": RESOLUTION_NAMES.get(min(req.width, req.height), f"{min(req.width, req.height)}p"),
         "height": req.height, "fps": req.fps, "audio": req.audio, "seed": req.seed,
         "image": image, "model": req.route_model,
     }
