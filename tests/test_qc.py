@@ -129,3 +129,14 @@ def test_cli_exits_1_on_a_failure_and_reports_json(clips):
     assert wrong.returncode == 1 and "unknown setting" in wrong.stdout + wrong.stderr
     missing = reelflow_qc(str(Path(good).with_name("nothing.mp4")))
     assert missing.returncode == 1 and "no such file" in missing.stdout + missing.stderr
+
+
+def test_a_clip_without_a_sound_track(clips, tmp_path):
+    from reelflow.media.ffmpeg import run_ffmpeg
+
+    good, _, expect = clips
+    mute = tmp_path / "mute.mp4"
+    run_ffmpeg(["-i", str(good), "-an", "-c", "copy", str(mute)], what="no sound")
+    report = check_clip(mute, expect)
+    assert [f.check for f in report.failures] == ["audio"] and report.measured["audio"] is False
+    assert check_clip(mute, expect.model_copy(update={"audio": False})).findings == ()

@@ -11,7 +11,7 @@ import re
 import shutil
 import subprocess
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -119,6 +119,18 @@ def probe(path: str | Path, *, count_frames: bool = True) -> MediaInfo:
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", *args]
     proc = subprocess.run(cmd, capture_output=True, timeout=300)
     err = proc.stderr.decode("utf-8", "replace")
+    info = streams_of(err, path)
+    if count_frames and info.has_video:
+        if proc.returncode != 0:
+            raise MediaError(f"{path.name}: unreadable video stream")
+        frames = _FRAME.findall(err)
+        if frames:
+            info = replace(info, frames=int(frames[-1]))
+    return info
+
+
+def streams_of(err: str, path: Path) -> MediaInfo:
+    """What ffmpeg's report (its stderr) says of an input's streams, from any command that read it."""
     head = err.split("Stream mapping:")[0]
     m = _DUR.search(head)
     if not m or "Invalid data found" in err or "moov atom not found" in err:
@@ -143,12 +155,6 @@ def probe(path: str | Path, *, count_frames: bool = True) -> MediaInfo:
             mm = re.match(r"(\d+) channels", layout)
             ch = int(mm.group(1)) if mm else None
         info.update(acodec=a.group(1), sample_rate=int(a.group(2)), channels=ch)
-    if count_frames and v:
-        if proc.returncode != 0:
-            raise MediaError(f"{path.name}: unreadable video stream")
-        frames = _FRAME.findall(err)
-        if frames:
-            info["frames"] = int(frames[-1])
     return MediaInfo(**info)
 
 

@@ -37,11 +37,14 @@ def frame_diffs(sig: ClipSignals) -> np.ndarray:
 
 
 def black_frames(sig: ClipSignals, mean_luma: float = 16.0, peak_luma: float = 32.0) -> np.ndarray:
-    """Which frames are black: dark on average and at the 98th percentile."""
-    flat = sig.luma.reshape(len(sig.frames), -1)
-    if not flat.size:
-        return np.zeros(0, dtype=bool)
-    return (flat.mean(axis=1) < mean_luma) & (np.percentile(flat, 98, axis=1) < peak_luma)
+    """Which frames are black: dark on average and at the 98th percentile (derived once per clip
+    and thresholds: three checks ask)."""
+    key = ("black", mean_luma, peak_luma)
+    if key not in sig.memo:
+        flat = sig.luma.reshape(len(sig.frames), -1)
+        sig.memo[key] = np.zeros(0, dtype=bool) if not flat.size else \
+            (flat.mean(axis=1) < mean_luma) & (np.percentile(flat, 98, axis=1) < peak_luma)
+    return sig.memo[key]
 
 
 class Duration(Check):

@@ -15,7 +15,7 @@ from .measure import ClipSignals, read_clip
 from .report import Expectation, Finding, QCReport
 
 GROUP = "reelflow.qc"
-VERSION = 6  # of the built-in measurements: stored reports of an older version are measured again
+VERSION = 7  # of the built-in measurements: stored reports of an older version are measured again
 
 
 @lru_cache(maxsize=None)
