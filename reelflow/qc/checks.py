@@ -4,6 +4,7 @@ override (`qc: {checks: {frozen: {max_still: 0.6}, cast: {severity: off}}}`)."""
 
 from __future__ import annotations
 
+import abc
 import math
 from typing import Any
 
@@ -13,14 +14,17 @@ from .measure import ClipSignals, load_image
 from .report import Expectation, Finding
 
 
-class Check:
+class Check(abc.ABC):
+    """One check: its name, default severity and thresholds, and what it finds in a clip."""
+
     name = "check"
     severity = "fail"
     params: dict[str, Any] = {}
     about = ""
 
+    @abc.abstractmethod
     def run(self, sig: ClipSignals, expect: Expectation, p: dict[str, Any]) -> list[Finding]:
-        raise NotImplementedError
+        """Findings for this clip under settings ``p`` (its params with the overrides applied)."""
 
     def finding(self, p: dict, value, threshold, message: str, *, at_s: float | None = None,
                 severity: str | None = None) -> Finding:
