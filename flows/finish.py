@@ -3,13 +3,15 @@ the companions. Every stage reads the edit object; each task's cache is its own 
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from reelflow.config import emit
 from reelflow.deliver.registry import DeliveryInput
 from reelflow.edit import Edit
-from reelflow.media.frames import continuity_report
+from reelflow.media.frames import CONTINUITY_VERSION, continuity_report
 from reelflow.flows.tiers import RenderRun
 from reelflow.media.mix import ShotSound, Stem
 from reelflow.tasks.deliver import deliver_companions
@@ -97,10 +99,20 @@ def deliver(run: RenderRun, edit: Edit, final: Finished) -> dict:
     given = DeliveryInput(edit=edit, out_dir=run.out, edit_path=run.store.file(final.exported.path),
                           mix_wav=run.store.file(final.mix.wav),
                           media={s.id: run.store.file(s.take.clip.path) for s in edit.shots},
-                          captions={s.id: s.caption_lines(run.stem_seconds) for s in edit.shots})
+                          captions={s.id: s.caption_lines(run.stem_seconds) for s in edit.shots},
+                          store=run.store, edit_sha=final.exported.sha256)
     comp = deliver_companions(given=given, wanted=wanted)
     files.update(comp.files)
     continuing = [s.id for s in edit.shots if s.plan.continuity in ("last_frame", "keyframe")]
     return {"files": {k: Path(v).name for k, v in files.items()}, "versions": versions,
             "captions": comp.captions, "notes": comp.notes,
-            "continuity": continuity_report(given.edit_path, edit.timeline, continuing) if continuing else None}
+            "continuity": stored_continuity(run, final, edit, continuing) if continuing else None}
+
+
+def stored_continuity(run: RenderRun, final: Finished, edit: Edit, continuing: list[str]) -> dict:
+    """The continuity report, measured once per edit content (a decode of the whole edit)."""
+    key = hashlib.sha256(json.dumps([CONTINUITY_VERSION, final.exported.sha256, edit.timeline.frames,
+                                     continuing]).encode()).hexdigest()
+    report = run.store.made_once(f"continuity-{key[:32]}", ".json", lambda tmp: tmp.write_text(json.dumps(
+        continuity_report(run.store.file(final.exported.path), edit.timeline, continuing))))
+    return json.loads(report.read_text())

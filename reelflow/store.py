@@ -214,6 +214,20 @@ class Store:
     def derived(self, key: str, suffix: str = ".mp4") -> Path:
         return self.root / "derived" / f"{key}{suffix}"
 
+    def made_once(self, key: str, suffix: str, make) -> Path:
+        """A derived file made at most once per key: ``make(path)`` writes a temporary file that
+        is then renamed into place, so a re-run (or a neighbour) reads the finished file."""
+        dest = self.derived(key, suffix)
+        if not dest.is_file():
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            tmp = dest.with_name(temp_prefix(dest.name) + "part" + suffix)
+            try:
+                make(tmp)
+                os.replace(tmp, dest)
+            finally:
+                tmp.unlink(missing_ok=True)
+        return dest
+
     def derived_ref(self, key: str, suffix: str = ".mp4") -> str:
         return f"derived/{key}{suffix}"
 

@@ -24,6 +24,7 @@ from reelflow.generate import ClipResult
 from reelflow.media.edit import Source, iter_edit_frames
 from reelflow.media.ffmpeg import ffmpeg_exe
 from reelflow.media.mix import RATE, follow_picture
+from reelflow.store import Store
 from reelflow.routing import plan_shotlist
 from reelflow.shotlist import load_shotlist
 from reelflow.tasks.deliver import deliver_companions
@@ -146,7 +147,8 @@ def test_a_plugin_deliverable_is_accepted_and_written_by_the_deliver_task(tmp_pa
                                    width=640, height=360, fps=24, has_audio=True) for s in plan.shots}
     edit = Edit.planned(loaded, plan).with_takes("draft", {i: Take(c) for i, c in clips.items()})
     given = DeliveryInput(edit=edit, out_dir=tmp_path, edit_path=tmp_path / "x.mp4", mix_wav=tmp_path / "x.wav",
-                          media={i: tmp_path / f"{i}.mp4" for i in edit.ids}, captions={})
+                          media={i: tmp_path / f"{i}.mp4" for i in edit.ids}, captions={},
+                          store=Store(tmp_path / "store"), edit_sha="0" * 64)
     done = deliver_companions.fn(given=given, wanted=["shotlog"])
     rows = list(csv.reader(open(done.files["shotlog"])))
     assert done.files["shotlog"].endswith("cut.shots.csv")

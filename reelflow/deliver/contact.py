@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -50,8 +53,22 @@ def contact_sheet(edit: Path, timeline: Timeline, labels: list[tuple[str, str]],
         draw.text((x + 4, y + th + 2), f"{i + 1}. {name}", font=big, fill=(255, 255, 255))
         draw.text((x + 4, y + th + 2 + label_h // 2), detail, font=small, fill=(190, 190, 200))
     dest.parent.mkdir(parents=True, exist_ok=True)
-    sheet.save(dest)
+    sheet.save(dest, format="PNG")
     return sheet.size
+
+
+SHEET_VERSION = 1
+
+
+def stored_contact_sheet(store, edit_sha: str, edit: Path, timeline: Timeline, labels: list[tuple[str, str]],
+                         dest: Path) -> Path:
+    """The contact sheet made once per edit content and labels (it decodes the whole edit: 8 s
+    for three minutes at 1080p), kept in the store and copied to ``dest``."""
+    key = hashlib.sha256(json.dumps([SHEET_VERSION, edit_sha, timeline.frames, labels]).encode()).hexdigest()
+    made = store.made_once(f"contact-{key[:32]}", ".png", lambda tmp: contact_sheet(edit, timeline, labels, tmp))
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(made, dest)
+    return dest
 
 
 class ContactSheet:
@@ -61,7 +78,7 @@ class ContactSheet:
 
     def write(self, given, dest) -> list[str]:
         labels = [(s.id, f"{s.plan.model} ({s.take.clip.tier}, {s.take.clip.provider})") for s in given.edit.shots]
-        contact_sheet(given.edit_path, given.edit.timeline, labels, dest)
+        stored_contact_sheet(given.store, given.edit_sha, given.edit_path, given.edit.timeline, labels, dest)
         return []
 
 
@@ -94,5 +111,19 @@ def takes_sheet(rows: list[tuple[str, list[tuple[str, Path]]]], dest: Path, tile
             sheet.paste(tile.resize((tw, th)), (x, y))
             draw.text((x + 4, y + th + 2), label, font=small, fill=(190, 190, 200))
     dest.parent.mkdir(parents=True, exist_ok=True)
-    sheet.save(dest)
+    sheet.save(dest, format="PNG")
     return sheet.size
+
+
+SHEET_VERSION = 1
+
+
+def stored_contact_sheet(store, edit_sha: str, edit: Path, timeline: Timeline, labels: list[tuple[str, str]],
+                         dest: Path) -> Path:
+    """The contact sheet made once per edit content and labels (it decodes the whole edit: 8 s
+    for three minutes at 1080p), kept in the store and copied to ``dest``."""
+    key = hashlib.sha256(json.dumps([SHEET_VERSION, edit_sha, timeline.frames, labels]).encode()).hexdigest()
+    made = store.made_once(f"contact-{key[:32]}", ".png", lambda tmp: contact_sheet(edit, timeline, labels, tmp))
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(made, dest)
+    return dest

@@ -12,6 +12,7 @@ from typing import Protocol
 from ..dialogue import PlacedLine
 from ..edit import Edit
 from ..plugins import load, targets
+from ..store import Store
 
 GROUP = "reelflow.deliverables"
 
@@ -24,6 +25,8 @@ class DeliveryInput:
     mix_wav: Path
     media: dict[str, Path]  # shot id -> the clip the edit shows
     captions: dict[str, list[tuple[PlacedLine, tuple[float, float]]]]  # shot id -> timed lines
+    store: Store  # where a deliverable keeps what it made, keyed by content (made once)
+    edit_sha: str  # the finished MP4's content hash
 
     def path(self, suffix: str) -> Path:
         return self.out_dir / f"{self.edit.stem}{suffix}"

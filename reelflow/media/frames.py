@@ -74,7 +74,7 @@ def frame_at(src: Path, index: int | None = None, *, size: tuple[int, int] | Non
 
 
 def frames_at(src: Path, indices) -> dict[int, np.ndarray]:
-    """Several frames of a clip in one decode (as RGB arrays, by index)."""
+    """Several frames of a clip in one decode (as uint8 RGB arrays, by index)."""
     import tempfile
 
     wanted = sorted(set(indices))
@@ -88,13 +88,17 @@ def frames_at(src: Path, indices) -> dict[int, np.ndarray]:
             from ..errors import MediaError
 
             raise MediaError(f"{src.name}: got {len(files)} of {len(wanted)} frames")
-        return {n: np.asarray(Image.open(f).convert("RGB"), dtype=np.float64) for n, f in zip(wanted, files)}
+        # uint8: a 1080p frame in float64 is 50 MB, and a report reads a few dozen
+        return {n: np.asarray(Image.open(f).convert("RGB")) for n, f in zip(wanted, files)}
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
     """Peak signal-to-noise ratio of two same-size RGB frames in dB (inf when identical)."""
     mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
     return math.inf if mse == 0 else 10 * math.log10(255.0 ** 2 / mse)
+
+
+CONTINUITY_VERSION = 1
 
 
 def continuity_report(edit: Path, timeline, continuing: list[str]) -> dict:
