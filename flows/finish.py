@@ -31,12 +31,14 @@ class Finished:
     published: Path | None = None
 
 
-def finish(run: RenderRun, edit: Edit, label: str, publish_as: str | None = None) -> Finished:
-    """Upscale -> conform -> mix -> export one edit from the take each shot shows."""
-    size = run.loaded.spec.output.size
+def finish(run: RenderRun, edit: Edit, label: str, publish_as: str | None = None,
+           size: tuple[int, int] | None = None) -> Finished:
+    """Upscale -> conform -> mix -> export one edit from the take each shot shows (at the
+    output size unless ``size`` says otherwise)."""
+    size = size or run.loaded.spec.output.size
     conformed = conform_all(run, edit, label, size)
     mix = run.task(mix_audio, f"mix-{label}")(job=mix_job(run, edit, conformed), store_root=str(run.store.root))
-    exported = export_for(run, edit, conformed, mix, label)
+    exported = export_for(run, edit, conformed, mix, label, size)
     dest = publish(run.store.file(exported.path), run.out / publish_as) if publish_as else None
     return Finished(exported, mix, conformed, dest)
 

@@ -27,8 +27,10 @@ class Reviewed:
 
 
 def prototype(run: RenderRun, edit: Edit) -> Finished:
-    """The drafts assembled into the prototype edit, published to the output folder."""
-    return finish(run, edit.without("final"), "prototype", publish_as=f"{edit.stem}.prototype.mp4")
+    """The drafts assembled into the prototype edit (a review proxy, `output.prototype_resolution`),
+    published to the output folder."""
+    return finish(run, edit.without("final"), "prototype", publish_as=f"{edit.stem}.prototype.mp4",
+                  size=run.loaded.spec.output.prototype_size)
 
 
 def review(run: RenderRun, edit: Edit, proto: Finished, *, timeout: int, mode: str) -> tuple[Reviewed, Finished]:

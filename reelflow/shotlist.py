@@ -110,6 +110,9 @@ class Output(Strict):
     aspect versions cut from the same render ('9:16', '1:1', ...)."""
     lut: AssetPath | None = None
     """A .cube LUT inside the repository, applied to every frame on export (grade consistency)."""
+    prototype_resolution: Literal["half", "output", "360p", "540p", "720p", "1080p"] = "half"
+    """The prototype edit's size: a review proxy of the drafts (which render at 360-720 lines),
+    by default half the output's ('output' for the full size)."""
 
     @field_validator("loudness_lufs", mode="before")
     @classmethod
@@ -140,6 +143,12 @@ class Output(Strict):
     @property
     def size(self) -> tuple[int, int]:
         return frame_size(RESOLUTIONS[self.resolution], self.aspect)
+
+    @property
+    def prototype_size(self) -> tuple[int, int]:
+        short = {"output": RESOLUTIONS[self.resolution], "half": RESOLUTIONS[self.resolution] // 2}.get(
+            self.prototype_resolution) or int(self.prototype_resolution[:-1])
+        return frame_size(short, self.aspect)
 
     def size_for(self, aspect: str) -> tuple[int, int]:
         return frame_size(RESOLUTIONS[self.resolution], aspect)

@@ -96,7 +96,7 @@ shots:
     assert r.returncode == 0, r.stderr[-2000:]
     assert "stopped after the prototype" in r.stderr  # no terminal: never blocks on a prompt
     info = probe(tmp_path / "out" / "cut.prototype.mp4")
-    assert (info.width, info.height, info.fps) == (720, 720, 25)
+    assert (info.width, info.height, info.fps) == (360, 360, 25)  # a review proxy: half the output's size
     assert info.frames == 30 + 25 - 12  # 0.5 s crossfade at 25 fps is 12.5 -> 12 frames
     manifest = json.loads((tmp_path / "out" / "cut.manifest.json").read_text())
     assert manifest["status"] == "prototype"

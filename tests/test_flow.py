@@ -151,7 +151,7 @@ def test_prototype_only_stops_before_finals(prefect_harness, tmp_path, counting_
     assert manifest["status"] == "prototype"
     assert not (tmp_path / "out" / "proto.mp4").exists()
     proto = probe(tmp_path / "out" / "proto.prototype.mp4")
-    assert proto.frames == EXPECTED_FRAMES and (proto.width, proto.height) == (1280, 720)
+    assert proto.frames == EXPECTED_FRAMES and (proto.width, proto.height) == (640, 360)  # half the output
     assert all(s.startswith("draft:") for s in counting_provider.submits)
     # approving one shot later renders that final only; drafts come from the cache
     listed = render(path, tmp_path, approval="listed", approve=["tin"])

@@ -144,6 +144,19 @@ def test_frame_sizes():
     assert frame_size(2160, "16:9") == (3840, 2160)
 
 
+def test_prototype_size_is_a_proxy_of_the_output_unless_asked():
+    def size(**output):
+        return ShotList.model_validate({"title": "x", "output": output,
+                                        "shots": [{"id": "a", "prompt": "p", "duration": 1}]}).output.prototype_size
+
+    assert size() == (960, 540)
+    assert size(resolution="720p", aspect="9:16") == (360, 640)
+    assert size(prototype_resolution="output") == (1920, 1080)
+    assert size(prototype_resolution="720p", aspect="1:1") == (720, 720)
+    with pytest.raises(ValueError, match="prototype_resolution"):
+        size(prototype_resolution="4k")
+
+
 def test_json_schema_has_fields():
     schema = json_schema()
     text = json.dumps(schema)

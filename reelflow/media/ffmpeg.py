@@ -20,7 +20,10 @@ from ..errors import MediaError
 # x264 settings shared by every encode so outputs are comparable (and match the benchmark).
 X264 = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p"]
 AAC = ["-c:a", "aac", "-b:a", "192k", "-ar", "48000", "-ac", "2"]
-INTERMEDIATE = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "16", "-pix_fmt", "yuv420p"]
+# Files only the pipeline reads again (animatic clips, conformed and joined shots): ultrafast
+# encodes a 1080p frame in a third of veryfast's CPU time and decodes faster; the files are ~4x
+# larger (measured on an animatic shot: 0.93 vs 2.8 CPU s for 96 frames, 3.9 vs 0.8 MB).
+INTERMEDIATE = ["-c:v", "libx264", "-preset", "ultrafast", "-crf", "16", "-pix_fmt", "yuv420p"]
 
 
 @lru_cache(maxsize=1)
