@@ -11,7 +11,9 @@ from pathlib import Path
 from reelflow.config import emit
 from reelflow.deliver.registry import DeliveryInput
 from reelflow.edit import Edit
-from reelflow.media.frames import CONTINUITY_VERSION, continuity_report
+from reelflow.deliver.contact import contact_picks
+from reelflow.media.frames import CONTINUITY_VERSION, continuity_frames, continuity_report
+from reelflow.media.stills import EditStills
 from reelflow.flows.tiers import RenderRun
 from reelflow.media.mix import ShotSound, Stem
 from reelflow.tasks.deliver import deliver_companions
@@ -98,23 +100,27 @@ def deliver(run: RenderRun, edit: Edit, final: Finished) -> dict:
                             "frames": exported.frames, "fit": sorted({c.fit for c in conformed.values()})}
         files[aspect] = str(dest)
     wanted = [d for d in spec.output.deliverables if d != "mp4" and ":" not in d]
+    continuing = [s.id for s in edit.shots if s.plan.continuity in ("last_frame", "keyframe")]
+    # the contact sheet's tiles and the continuity report's frames, in one decode of the edit
+    stills = EditStills(run.store.file(final.exported.path), full=continuity_frames(edit.timeline, continuing),
+                        tiles=contact_picks(edit.timeline) if "contact_sheet" in wanted else ())
     given = DeliveryInput(edit=edit, out_dir=run.out, edit_path=run.store.file(final.exported.path),
                           mix_wav=run.store.file(final.mix.wav),
                           media={s.id: run.store.file(s.take.clip.path) for s in edit.shots},
                           captions={s.id: s.caption_lines(run.stem_seconds) for s in edit.shots},
-                          store=run.store, edit_sha=final.exported.sha256)
+                          store=run.store, edit_sha=final.exported.sha256, stills=stills)
     comp = deliver_companions(given=given, wanted=wanted)
     files.update(comp.files)
-    continuing = [s.id for s in edit.shots if s.plan.continuity in ("last_frame", "keyframe")]
     return {"files": {k: Path(v).name for k, v in files.items()}, "versions": versions,
             "captions": comp.captions, "notes": comp.notes,
-            "continuity": stored_continuity(run, final, edit, continuing) if continuing else None}
+            "continuity": stored_continuity(run, final, edit, continuing, stills) if continuing else None}
 
 
-def stored_continuity(run: RenderRun, final: Finished, edit: Edit, continuing: list[str]) -> dict:
+def stored_continuity(run: RenderRun, final: Finished, edit: Edit, continuing: list[str],
+                      stills: EditStills) -> dict:
     """The continuity report, measured once per edit content (a decode of the whole edit)."""
     key = hashlib.sha256(json.dumps([CONTINUITY_VERSION, final.exported.sha256, edit.timeline.frames,
                                      continuing]).encode()).hexdigest()
     report = run.store.made_once(f"continuity-{key[:32]}", ".json", lambda tmp: tmp.write_text(json.dumps(
-        continuity_report(run.store.file(final.exported.path), edit.timeline, continuing))))
+        continuity_report(stills.full, edit.timeline, continuing))))
     return json.loads(report.read_text())

@@ -209,3 +209,50 @@ def test_export_blends_transitions_like_the_preview(tmp_path, kind, expect):
     finally:
         readers.close()
     assert np.all(np.abs(preview - got) <= 24), (preview, got)
+
+
+def test_edit_stills_read_full_frames_and_tiles_in_one_decode(tmp_path, monkeypatch):
+    from reelflow.media import stills as stills_module
+    from reelflow.media.frames import frame_at
+    from reelflow.media.stills import EditStills
+
+    clip = tmp_path / "c.mp4"
+    run_ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=320x180:rate=24:duration=2", "-c:v", "libx264",
+                "-pix_fmt", "yuv420p", str(clip)], what="test clip")
+    decodes = []
+    real = stills_module.run_ffmpeg
+    monkeypatch.setattr(stills_module, "run_ffmpeg", lambda args, **kw: decodes.append(args) or real(args, **kw))
+    stills = EditStills(clip, full=[3, 40], tiles=[10, 47], tile_width=160)
+    assert decodes == []  # nothing is read before it is asked for
+    full, tiles = stills.full([40, 3]), stills.tiles([47, 10])
+    assert len(decodes) == 1
+    for n in (3, 40):
+        assert full[n].dtype == np.uint8 and full[n].shape == (180, 320, 3)
+        assert np.array_equal(full[n], frame_at(clip, n).astype(np.uint8))
+    assert tiles[10].size == (160, 90) and tiles[47].size == (160, 90)
+    assert not np.array_equal(np.asarray(tiles[10]), np.asarray(tiles[47]))  # the frames differ in time
+    stills.full([5])  # a frame not asked for at first: read then, with the others
+    assert len(decodes) == 2 and set(stills.read["full"]) == {3, 5, 40}
+
+
+def test_contact_sheet_is_made_once_per_edit_content(tmp_path, monkeypatch):
+    from reelflow.deliver.contact import stored_contact_sheet
+    from reelflow.media import stills as stills_module
+    from reelflow.store import Store
+
+    clip = tmp_path / "c.mp4"
+    run_ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=320x180:rate=24:duration=2", "-c:v", "libx264",
+                "-pix_fmt", "yuv420p", str(clip)], what="test clip")
+    spec = ShotList.model_validate({"title": "t", "output": {"fps": 24}, "shots": [
+        {"id": "a", "prompt": "p", "duration": 1}, {"id": "b", "prompt": "q", "duration": 1}]})
+    timeline, store = build_timeline(spec), Store(tmp_path / "store")
+    decodes = []
+    real = stills_module.run_ffmpeg
+    monkeypatch.setattr(stills_module, "run_ffmpeg", lambda args, **kw: decodes.append(args) or real(args, **kw))
+    labels = [("a", "x"), ("b", "y")]
+    one = stored_contact_sheet(store, "1" * 64, clip, timeline, labels, tmp_path / "out" / "one.png")
+    two = stored_contact_sheet(store, "1" * 64, clip, timeline, labels, tmp_path / "out" / "two.png")
+    assert len(decodes) == 1 and one.read_bytes() == two.read_bytes()
+    stored_contact_sheet(store, "2" * 64, clip, timeline, labels, tmp_path / "out" / "three.png")
+    assert len(decodes) == 2  # another edit: read again
+    assert not list((store.root / "derived").glob(".*part*"))  # no temporary left behind

@@ -12,7 +12,10 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 
 from ..media.ffmpeg import run_ffmpeg
+from ..media.stills import EditStills
 from ..timeline import Timeline
+
+TILE_WIDTH = 480
 
 
 def _font(size: int):
@@ -20,24 +23,26 @@ def _font(size: int):
     return ImageFont.truetype(path, size) if Path(path).exists() else ImageFont.load_default(size)
 
 
-def contact_sheet(edit: Path, timeline: Timeline, labels: list[tuple[str, str]], dest: Path,
-                  tile_width: int = 480, columns: int | None = None) -> tuple[int, int]:
-    """Grab each shot's middle frame (outside transitions) and lay them out in a labelled grid.
-    ``labels`` = [(shot id, second line)] per shot. Returns the sheet's size."""
+def contact_picks(timeline: Timeline) -> list[int]:
+    """Each shot's middle frame outside its transitions."""
     picks = []
     for clip in timeline.clips:
         lo = clip.start + (clip.join_in.frames if clip.join_in else 0)
         hi = clip.end - (clip.join_out.frames if clip.join_out else 0)
         picks.append((lo + hi) // 2 if hi > lo else clip.start + clip.frames // 2)
-    with tempfile.TemporaryDirectory(prefix="reelflow-sheet-") as tmp:
-        expr = "+".join(f"eq(n\\,{n})" for n in picks)
-        run_ffmpeg(["-i", str(edit), "-vf", f"select={expr},scale={tile_width}:-2",
-                    "-fps_mode", "passthrough", "-frames:v", str(len(picks)), str(Path(tmp) / "f%04d.png")],
-                   what="contact sheet frames")
-        frames = sorted(Path(tmp).glob("f*.png"))
-        if len(frames) != len(picks):
-            raise RuntimeError(f"contact sheet: got {len(frames)} frames for {len(picks)} shots")
-        tiles = [Image.open(f).convert("RGB") for f in frames]
+    return picks
+
+
+def contact_sheet(edit: Path, timeline: Timeline, labels: list[tuple[str, str]], dest: Path,
+                  tile_width: int = TILE_WIDTH, columns: int | None = None,
+                  stills: EditStills | None = None) -> tuple[int, int]:
+    """Lay each shot's middle frame (outside transitions) out in a labelled grid. ``labels`` =
+    [(shot id, second line)] per shot; ``stills``: the edit's frames where they are read
+    already. Returns the sheet's size."""
+    picks = contact_picks(timeline)
+    stills = stills or EditStills(edit, tiles=picks, tile_width=tile_width)
+    got = stills.tiles(picks)
+    tiles = [got[n] for n in picks]
     cols = columns or min(len(tiles), 4 if tiles[0].width >= tiles[0].height else 6)
     rows = math.ceil(len(tiles) / cols)
     tw, th = tiles[0].size
@@ -61,11 +66,12 @@ SHEET_VERSION = 1
 
 
 def stored_contact_sheet(store, edit_sha: str, edit: Path, timeline: Timeline, labels: list[tuple[str, str]],
-                         dest: Path) -> Path:
+                         dest: Path, stills: EditStills | None = None) -> Path:
     """The contact sheet made once per edit content and labels (it decodes the whole edit: 8 s
     for three minutes at 1080p), kept in the store and copied to ``dest``."""
     key = hashlib.sha256(json.dumps([SHEET_VERSION, edit_sha, timeline.frames, labels]).encode()).hexdigest()
-    made = store.made_once(f"contact-{key[:32]}", ".png", lambda tmp: contact_sheet(edit, timeline, labels, tmp))
+    made = store.made_once(f"contact-{key[:32]}", ".png", lambda tmp: contact_sheet(edit, timeline, labels, tmp,
+                                                                                   stills=stills))
     dest.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(made, dest)
     return dest
@@ -78,7 +84,8 @@ class ContactSheet:
 
     def write(self, given, dest) -> list[str]:
         labels = [(s.id, f"{s.plan.model} ({s.take.clip.tier}, {s.take.clip.provider})") for s in given.edit.shots]
-        stored_contact_sheet(given.store, given.edit_sha, given.edit_path, given.edit.timeline, labels, dest)
+        stored_contact_sheet(given.store, given.edit_sha, given.edit_path, given.edit.timeline, labels, dest,
+                             given.stills)
         return []
 
 
@@ -119,11 +126,12 @@ SHEET_VERSION = 1
 
 
 def stored_contact_sheet(store, edit_sha: str, edit: Path, timeline: Timeline, labels: list[tuple[str, str]],
-                         dest: Path) -> Path:
+                         dest: Path, stills: EditStills | None = None) -> Path:
     """The contact sheet made once per edit content and labels (it decodes the whole edit: 8 s
     for three minutes at 1080p), kept in the store and copied to ``dest``."""
     key = hashlib.sha256(json.dumps([SHEET_VERSION, edit_sha, timeline.frames, labels]).encode()).hexdigest()
-    made = store.made_once(f"contact-{key[:32]}", ".png", lambda tmp: contact_sheet(edit, timeline, labels, tmp))
+    made = store.made_once(f"contact-{key[:32]}", ".png", lambda tmp: contact_sheet(edit, timeline, labels, tmp,
+                                                                                   stills=stills))
     dest.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(made, dest)
     return dest

@@ -12,6 +12,7 @@ from typing import Protocol
 from ..dialogue import PlacedLine
 from ..edit import Edit
 from ..plugins import load, targets
+from ..media.stills import EditStills
 from ..store import Store
 
 GROUP = "reelflow.deliverables"
@@ -27,6 +28,7 @@ class DeliveryInput:
     captions: dict[str, list[tuple[PlacedLine, tuple[float, float]]]]  # shot id -> timed lines
     store: Store  # where a deliverable keeps what it made, keyed by content (made once)
     edit_sha: str  # the finished MP4's content hash
+    stills: EditStills | None = None  # the edit's frames, read once for every companion that shows them
 
     def path(self, suffix: str) -> Path:
         return self.out_dir / f"{self.edit.stem}{suffix}"

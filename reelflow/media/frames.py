@@ -75,21 +75,9 @@ def frame_at(src: Path, index: int | None = None, *, size: tuple[int, int] | Non
 
 def frames_at(src: Path, indices) -> dict[int, np.ndarray]:
     """Several frames of a clip in one decode (as uint8 RGB arrays, by index)."""
-    import tempfile
+    from .stills import EditStills
 
-    wanted = sorted(set(indices))
-    with tempfile.TemporaryDirectory(prefix="reelflow-frames-") as tmp:
-        expr = "+".join(f"eq(n\\,{n})" for n in wanted)
-        run_ffmpeg(["-i", str(src), "-map", "0:v:0", "-vf", f"select={expr}", "-fps_mode", "passthrough",
-                    "-frames:v", str(len(wanted)), "-pix_fmt", "rgb24", str(Path(tmp) / "f%05d.png")],
-                   what=f"frames of {src.name}")
-        files = sorted(Path(tmp).glob("f*.png"))
-        if len(files) != len(wanted):
-            from ..errors import MediaError
-
-            raise MediaError(f"{src.name}: got {len(files)} of {len(wanted)} frames")
-        # uint8: a 1080p frame in float64 is 50 MB, and a report reads a few dozen
-        return {n: np.asarray(Image.open(f).convert("RGB")) for n, f in zip(wanted, files)}
+    return EditStills(src, full=indices).full(indices)
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -101,21 +89,35 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 CONTINUITY_VERSION = 1
 
 
-def continuity_report(edit: Path, timeline, continuing: list[str]) -> dict:
-    """How continuous the declared cuts came out in the finished edit: PSNR of the two frames
-    either side of each cut, and per chain of continuing shots the drift from the chain's first
-    frame to its last (PSNR and the shift of the mean colour, 0-1), which grows when raw last
-    frames are chained through many shots."""
-    clips = {c.shot_id: c for c in timeline.clips}
+def _chains(timeline, continuing: list[str]) -> list[list[str]]:
+    """Runs of continuing shots, each with the shot it continues from."""
     chains: list[list[str]] = []
     for c in timeline.clips:
         if c.shot_id in continuing and chains and chains[-1][-1] == timeline.clips[c.index - 1].shot_id:
             chains[-1].append(c.shot_id)
         elif c.shot_id in continuing:
             chains.append([timeline.clips[c.index - 1].shot_id, c.shot_id])
+    return chains
+
+
+def continuity_frames(timeline, continuing: list[str]) -> list[int]:
+    """The edit's frames the continuity report compares: either side of each continuing cut, and
+    each chain's first and last."""
+    clips = {c.shot_id: c for c in timeline.clips}
     needed = [n for i in continuing for n in (clips[i].start - 1, clips[i].start)]
-    needed += [n for chain in chains for n in (clips[chain[0]].start, clips[chain[-1]].end - 1)]
-    frame = frames_at(edit, needed)  # one decode of the edit for every frame measured
+    return needed + [n for chain in _chains(timeline, continuing)
+                     for n in (clips[chain[0]].start, clips[chain[-1]].end - 1)]
+
+
+def continuity_report(frames_of, timeline, continuing: list[str]) -> dict:
+    """How continuous the declared cuts came out in the finished edit: PSNR of the two frames
+    either side of each cut, and per chain of continuing shots the drift from the chain's first
+    frame to its last (PSNR and the shift of the mean colour, 0-1), which grows when raw last
+    frames are chained through many shots. ``frames_of(indices)``: the edit's frames (one decode,
+    e.g. ``EditStills.full``)."""
+    clips = {c.shot_id: c for c in timeline.clips}
+    chains = _chains(timeline, continuing)
+    frame = frames_of(continuity_frames(timeline, continuing))
     cuts = {i: round(psnr(frame[clips[i].start - 1], frame[clips[i].start]), 2) for i in continuing}
     drift = []
     for chain in chains:

@@ -121,15 +121,13 @@ def limit(x: np.ndarray, ceiling_db: float = CEILING_DB, lookahead: float = 0.00
     need = np.minimum(1.0, c / np.maximum(peak, 1e-12))
     if need.min() >= 1.0:
         return x
-    from scipy.ndimage import minimum_filter1d
+    from scipy.ndimage import minimum_filter1d, uniform_filter1d
 
     w = max(1, int(lookahead * RATE))
-    # running minimum over +-w samples (O(n)), then a moving average over w: <= need at every peak
+    # running minimum over +-w samples, then a moving average over w (both O(n)): <= need at every peak
     gmin = minimum_filter1d(need, size=2 * w + 1, mode="constant", cval=1.0)
-    kernel = np.ones(w) / w
-    smooth = np.convolve(np.pad(gmin, (w // 2, w - 1 - w // 2), constant_values=1.0), kernel, "valid")
-    smooth = np.minimum(smooth[: len(need)], gmin)
-    return x * smooth[:, None]
+    smooth = np.minimum(uniform_filter1d(gmin, size=w, mode="constant", cval=1.0), gmin)
+    return x * smooth[:, None].astype(x.dtype)  # float32 stays float32: half the work downstream
 
 
 def true_peak_db(x: np.ndarray, oversample: int = 4, size: int = 1 << 18) -> float:
@@ -180,7 +178,7 @@ def _to_target(x: np.ndarray, target_lufs: float, ceiling_db: float) -> tuple[np
         gain = target_lufs - lufs
         if abs(gain) < 0.05:
             break
-        x = limit(x * 10 ** (gain / 20), ceiling_db)
+        x = limit(x * np.float32(10 ** (gain / 20)), ceiling_db)  # a float64 factor would widen x
         total += gain
         lufs = meter.integrated_loudness(x)
     return x, lufs, total
