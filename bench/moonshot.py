@@ -138,7 +138,10 @@ def stages_since(t0: dt.datetime) -> dict:
     busy: dict[str, float] = defaultdict(float)
     count: dict[str, int] = defaultdict(int)
     span: dict[str, list] = {}
-    for tr in asyncio.run(read()):
+    runs = asyncio.run(read())
+    timed = sorted(((tr.end_time - tr.start_time).total_seconds(), tr.name, (tr.start_time - t0).total_seconds())
+                   for tr in runs if tr.start_time and tr.end_time)
+    for tr in runs:
         if tr.start_time and tr.end_time:
             stage = stage_of(tr.name)
             busy[stage] += (tr.end_time - tr.start_time).total_seconds()
@@ -149,9 +152,12 @@ def stages_since(t0: dt.datetime) -> dict:
     # span (first task start to last task end) over the render's is its share of the time
     total = sum((b - a).total_seconds() for a, b in span.values()) or 1.0
     order = [s for _, s in STAGES] + ["other"]
-    return {s: {"span_s": round((span[s][1] - span[s][0]).total_seconds(), 1),
-                "share": round((span[s][1] - span[s][0]).total_seconds() / total, 3),
-                "busy_s": round(busy[s], 1), "tasks": count[s]} for s in order if s in busy}
+    stages = {s: {"span_s": round((span[s][1] - span[s][0]).total_seconds(), 1),
+                  "share": round((span[s][1] - span[s][0]).total_seconds() / total, 3),
+                  "busy_s": round(busy[s], 1), "tasks": count[s]} for s in order if s in busy}
+    # the longest task runs: (seconds, name, started this long after the command)
+    stages["slowest"] = [[round(d, 1), name, round(at, 1)] for d, name, at in timed[::-1][:8]]
+    return stages
 
 
 def edit_one_shot(shotlist: Path, shot_id: str) -> None:

@@ -14,6 +14,7 @@ from reelflow.edit import Edit
 from reelflow.deliver.contact import contact_picks
 from reelflow.media.frames import CONTINUITY_VERSION, continuity_frames, continuity_report
 from reelflow.media.stills import EditStills
+from reelflow.flows.outputs import player_proxy
 from reelflow.flows.tiers import RenderRun
 from reelflow.media.mix import ShotSound, Stem
 from reelflow.tasks.deliver import deliver_companions
@@ -101,9 +102,10 @@ def deliver(run: RenderRun, edit: Edit, final: Finished) -> dict:
         files[aspect] = str(dest)
     wanted = [d for d in spec.output.deliverables if d != "mp4" and ":" not in d]
     continuing = [s.id for s in edit.shots if s.plan.continuity in ("last_frame", "keyframe")]
-    # the contact sheet's tiles and the continuity report's frames, in one decode of the edit
+    # the contact sheet's tiles, the continuity report's frames and the summary's player: one decode
     stills = EditStills(run.store.file(final.exported.path), full=continuity_frames(edit.timeline, continuing),
-                        tiles=contact_picks(edit.timeline) if "contact_sheet" in wanted else ())
+                        tiles=contact_picks(edit.timeline) if "contact_sheet" in wanted else (),
+                        player=player_proxy(run.store, final.exported.sha256))
     given = DeliveryInput(edit=edit, out_dir=run.out, edit_path=run.store.file(final.exported.path),
                           mix_wav=run.store.file(final.mix.wav),
                           media={s.id: run.store.file(s.take.clip.path) for s in edit.shots},

@@ -9,7 +9,7 @@ from reelflow import providers
 from reelflow.assets import Links, asset_store_from_env
 from reelflow.deliver.contact import contact_sheet, takes_sheet
 from reelflow.generate import ClipResult
-from reelflow.media.previews import data_uri, jpeg_bytes, proxy_clip
+from reelflow.media.previews import PLAYER_PROXY, data_uri, jpeg_bytes, proxy_clip
 from reelflow.qc.tally import cell as qc_cell, line as qc_line, tally as qc_tally
 from reelflow.store import Store, temp_prefix
 from reelflow.flows.review import ReviewPage, ShotReview
@@ -119,11 +119,17 @@ def edit_player(run, manifest: dict) -> str | None:
         return url
     from reelflow.store import sha256_file
 
-    proxy = run.store.derived(f"player-256-{sha256_file(path)[:32]}", ".mp4")
+    proxy = player_proxy(run.store, sha256_file(path))  # made beside the companions' stills, usually
     if not proxy.is_file():
-        proxy_clip(path, proxy, width=256, fps=10, seconds=24 * 3600, crf=36, audio_kbps=16)
+        width, fps, crf, kbps = PLAYER_PROXY
+        proxy_clip(path, proxy, width=width, fps=fps, seconds=24 * 3600, crf=crf, audio_kbps=kbps)
     data = proxy.read_bytes()
     return data_uri(data, "video/mp4") if len(data) <= PLAYER_LIMIT else None
+
+
+def player_proxy(store: Store, edit_sha: str) -> Path:
+    """Where the small player of an edit (by its content) is kept."""
+    return store.derived(f"player-{PLAYER_PROXY[0]}-{edit_sha[:32]}", ".mp4")
 
 
 def summary_sheet(run, manifest: dict) -> str | None:

@@ -222,10 +222,13 @@ def test_edit_stills_read_full_frames_and_tiles_in_one_decode(tmp_path, monkeypa
     decodes = []
     real = stills_module.run_ffmpeg
     monkeypatch.setattr(stills_module, "run_ffmpeg", lambda args, **kw: decodes.append(args) or real(args, **kw))
-    stills = EditStills(clip, full=[3, 40], tiles=[10, 47], tile_width=160)
+    player = tmp_path / "store" / "player.mp4"
+    stills = EditStills(clip, full=[3, 40], tiles=[10, 47], tile_width=160, player=player)
     assert decodes == []  # nothing is read before it is asked for
     full, tiles = stills.full([40, 3]), stills.tiles([47, 10])
     assert len(decodes) == 1
+    small = probe(player)  # the summary's player, written in the same pass
+    assert (small.width, small.height, small.fps) == (256, 144, 10) and abs(small.duration - 2) < 0.15
     for n in (3, 40):
         assert full[n].dtype == np.uint8 and full[n].shape == (180, 320, 3)
         assert np.array_equal(full[n], frame_at(clip, n).astype(np.uint8))

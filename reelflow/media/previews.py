@@ -37,9 +37,21 @@ def proxy_clip(src: Path, dest: Path, width: int = 192, fps: int = 12, seconds: 
     from ..store import temp_prefix
 
     tmp = dest.with_name(temp_prefix(dest.name) + "part.mp4")  # unique per process, swept if it dies
-    run_ffmpeg(["-i", str(src), "-t", f"{seconds:g}", "-vf", f"scale={width}:-2,fps={fps}",
-                "-c:v", "libx264", "-preset", "veryfast", "-crf", str(crf), "-pix_fmt", "yuv420p",
-                "-profile:v", "baseline", "-c:a", "aac", "-b:a", f"{audio_kbps}k", "-ac", "1", "-ar", "22050",
-                "-movflags", "+faststart", str(tmp)], what=f"preview of {src.name}")
+    run_ffmpeg(["-i", str(src), "-t", f"{seconds:g}", "-vf", proxy_filter(width, fps),
+                *proxy_encoder(crf, audio_kbps), str(tmp)], what=f"preview of {src.name}")
     tmp.replace(dest)
     return dest
+
+
+# the finished edit's inline player where no web address serves it: (width, fps, crf, audio kbps)
+PLAYER_PROXY = (256, 10, 36, 16)
+
+
+def proxy_filter(width: int, fps: int) -> str:
+    return f"fps={fps},scale={width}:-2"  # the rate first: only the frames kept are scaled
+
+
+def proxy_encoder(crf: int, audio_kbps: int) -> list[str]:
+    return ["-c:v", "libx264", "-preset", "veryfast", "-crf", str(crf), "-pix_fmt", "yuv420p",
+            "-profile:v", "baseline", "-c:a", "aac", "-b:a", f"{audio_kbps}k", "-ac", "1", "-ar", "22050",
+            "-movflags", "+faststart"]

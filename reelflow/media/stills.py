@@ -1,9 +1,10 @@
-"""Stills of a finished edit for its companions: the contact sheet's tiles and the frames the
-continuity report compares, read in one decode of the edit (apart, each decoded all of it: 8 s
-for three minutes at 1080p)."""
+"""Stills of a finished edit for its companions: the contact sheet's tiles, the frames the
+continuity report compares and the small player the summary shows, read in one decode of the
+edit (apart, each decoded all of it: 7-10 s for three minutes at 1080p)."""
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import threading
 from pathlib import Path
@@ -12,15 +13,19 @@ from typing import Iterable
 import numpy as np
 from PIL import Image
 
+from ..store import temp_prefix
 from .ffmpeg import run_ffmpeg
+from .previews import PLAYER_PROXY, proxy_encoder, proxy_filter
 
 
 class EditStills:
     """Frames of ``edit`` by index: ``full`` ones at full size (RGB arrays), ``tiles`` scaled to
-    ``tile_width`` (images). Nothing is decoded until the first is asked for; then all are."""
+    ``tile_width`` (images). Nothing is decoded until the first is asked for; then all are, and
+    the player proxy is written to ``player`` in the same pass (where it is not there yet)."""
 
-    def __init__(self, edit: Path, full: Iterable[int] = (), tiles: Iterable[int] = (), tile_width: int = 480):
-        self.edit, self.tile_width = edit, tile_width
+    def __init__(self, edit: Path, full: Iterable[int] = (), tiles: Iterable[int] = (), tile_width: int = 480,
+                 player: Path | None = None):
+        self.edit, self.tile_width, self.player = edit, tile_width, player
         self.wanted = {"full": sorted(set(full)), "tiles": sorted(set(tiles))}
         self.read: dict[str, dict[int, object]] | None = None
         self.lock = threading.Lock()
@@ -44,17 +49,28 @@ class EditStills:
         branches = [(kind, wanted) for kind, wanted in self.wanted.items() if wanted]
         if not branches:
             return {"full": {}, "tiles": {}}
-        graph = [f"[0:v]split={len(branches)}" + "".join(f"[in{i}]" for i in range(len(branches)))]
-        outputs: list[str] = []
+        chains, outputs = [], []  # one filter chain and one output per thing read
         with tempfile.TemporaryDirectory(prefix="reelflow-stills-") as tmp:
-            for i, (kind, wanted) in enumerate(branches):
+            for kind, wanted in branches:
                 pick = "select=" + "+".join(f"eq(n\\,{n})" for n in wanted)
-                scale = f",scale={self.tile_width}:-2" if kind == "tiles" else ""
-                graph.append(f"[in{i}]{pick}{scale}[out{i}]")
-                outputs += ["-map", f"[out{i}]", "-fps_mode", "passthrough", "-frames:v", str(len(wanted)),
-                            "-pix_fmt", "rgb24", str(Path(tmp) / f"{kind}%05d.png")]
-            run_ffmpeg(["-i", str(self.edit), "-filter_complex", ";".join(graph), *outputs],
+                chains.append(pick + (f",scale={self.tile_width}:-2" if kind == "tiles" else ""))
+                outputs.append(["-fps_mode", "passthrough", "-frames:v", str(len(wanted)), "-pix_fmt", "rgb24",
+                                str(Path(tmp) / f"{kind}%05d.png")])
+            made = Path(tmp) / "player.mp4"
+            if self.player is not None and not self.player.is_file():
+                width, fps, crf, kbps = PLAYER_PROXY
+                chains.append(proxy_filter(width, fps))
+                outputs.append(["-map", "0:a:0?", *proxy_encoder(crf, kbps), str(made)])
+            graph = [f"[0:v]split={len(chains)}" + "".join(f"[in{i}]" for i in range(len(chains)))]
+            graph += [f"[in{i}]{chain}[out{i}]" for i, chain in enumerate(chains)]
+            args = [a for i, out in enumerate(outputs) for a in ("-map", f"[out{i}]", *out)]
+            run_ffmpeg(["-i", str(self.edit), "-filter_complex", ";".join(graph), *args],
                        what=f"stills of {self.edit.name}")
+            if made.is_file():
+                part = self.player.with_name(temp_prefix(self.player.name) + "part.mp4")
+                self.player.parent.mkdir(parents=True, exist_ok=True)
+                shutil.move(made, part)
+                part.replace(self.player)
             read: dict[str, dict[int, object]] = {"full": {}, "tiles": {}}
             for kind, wanted in branches:
                 files = sorted(Path(tmp).glob(f"{kind}*.png"))
