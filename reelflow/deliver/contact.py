@@ -120,18 +120,3 @@ def takes_sheet(rows: list[tuple[str, list[tuple[str, Path]]]], dest: Path, tile
     dest.parent.mkdir(parents=True, exist_ok=True)
     sheet.save(dest, format="PNG")
     return sheet.size
-
-
-SHEET_VERSION = 1
-
-
-def stored_contact_sheet(store, edit_sha: str, edit: Path, timeline: Timeline, labels: list[tuple[str, str]],
-                         dest: Path, stills: EditStills | None = None) -> Path:
-    """The contact sheet made once per edit content and labels (it decodes the whole edit: 8 s
-    for three minutes at 1080p), kept in the store and copied to ``dest``."""
-    key = hashlib.sha256(json.dumps([SHEET_VERSION, edit_sha, timeline.frames, labels]).encode()).hexdigest()
-    made = store.made_once(f"contact-{key[:32]}", ".png", lambda tmp: contact_sheet(edit, timeline, labels, tmp,
-                                                                                   stills=stills))
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(made, dest)
-    return dest
