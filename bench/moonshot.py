@@ -76,27 +76,30 @@ def render(shotlist: Path, work: Path, env: dict) -> dict:
     proc = subprocess.Popen([str(EXE), "render", str(shotlist), "--approve-all", "--out", str(work / "out"),
                              "--store", str(work / "store")], cwd=work, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    peak, at_peak = 0, []
+    peak, at_peak, peak_at = 0, [], 0.0
     while proc.poll() is None:
         now = _tree_rss_kib(proc.pid)
         if now > peak:
-            peak, at_peak = now, _largest(proc.pid)
+            peak, at_peak, peak_at = now, _largest(proc.pid), time.perf_counter() - start
         time.sleep(0.25)
     wall = time.perf_counter() - start
     stderr = proc.stderr.read()
     if proc.returncode != 0:
         raise SystemExit(f"render failed ({proc.returncode}): {stderr[-2000:]}")
-    return {"wall_s": round(wall, 1), "peak_tree_mib": round(peak / 1024), "at_peak": at_peak,
+    return {"wall_s": round(wall, 1), "peak_tree_mib": round(peak / 1024), "peak_at_s": round(peak_at, 1),
+            "at_peak": at_peak,
             "stages": stages_since(t0)}
 
 
-def _largest(root: int, n: int = 4) -> list[str]:
-    """The biggest processes of the tree at this moment: "MiB command" (what the peak is made of)."""
+def _largest(root: int, n: int = 10) -> list[str]:
+    """The biggest processes of the tree at this moment: "MiB command" (what the peak is made of;
+    an ffmpeg by the end of its command line, which names what it writes)."""
     rows = []
     for d in Path("/proc").iterdir():
         try:
             status = (d / "status").read_text() if d.name.isdigit() else ""
-            cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode()[:90] if status else ""
+            cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode().strip() if status else ""
+            cmd = cmd if len(cmd) <= 150 else f"{cmd[:60]} ... {cmd[-90:]}"
         except OSError:
             continue
         fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
