@@ -353,6 +353,9 @@ from . import cli_qc  # noqa: E402,F401 - registers `reelflow qc` on the app
 
 
 def main() -> None:
+    from .memory import limit_arenas
+
+    limit_arenas()  # first, before any thread: see reelflow/memory.py
     _prefect_env()
     _stop_on_signals()
     try:

@@ -273,6 +273,9 @@ def export(job: ExportJob, store_root: str, label: str = "edit") -> Exported:
         return cached.model_copy(update={"path": out})
     part = store.tmp_path(".mp4")
     from reelflow.config import emit
+    from reelflow.memory import release
+
+    release()  # what the renders before it freed, before its encoders and decoders start
 
     sources = [Source(store.file(c.video), c.vf) for c in job.shots]
     identities = [c.sha256 for c in job.shots]  # content and conform recipe of each shot

@@ -21,6 +21,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from ..media.ffmpeg import AAC, INTERMEDIATE, ffmpeg_exe, ffmpeg_slot, run_ffmpeg
+from ..memory import release
 from .animatic_audio import _has, render_audio, write_wav
 from .animatic_frames import RAMP_SECONDS, Overlay, _still, _towards
 from .base import GenerationRequest, JobState
@@ -355,6 +356,7 @@ def render_animatic(req: GenerationRequest, dest: Path) -> dict:
 
             raise MediaError(f"animatic {req.shot_id}: ffmpeg failed: {err.strip()[-400:]}")
         tmp_out.replace(dest)
+    release()  # its plate, slate and frames: hundreds of MB a busy thread would otherwise keep
     return {"speech_spans": spans, "notes": notes, "camera": move.label,
             "render_size": [w, h], "render_fps": fps}
 
