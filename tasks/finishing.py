@@ -26,7 +26,7 @@ from reelflow.timeline import Timeline
 
 UPSCALE_VERSION = "upscale-2"
 CONFORM_VERSION = "conform-2"
-MIX_VERSION = "mix-2"  # true-peak ceiling for AAC headroom
+MIX_VERSION = "mix-3"  # 3: no DC, faded head and tail (AAC rang on a step: +1.7 dBTP)
 EXPORT_VERSION = "export-2"  # by segments: a closed GOP at every shot boundary
 
 

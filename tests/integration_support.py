@@ -52,11 +52,20 @@ def start_background(cmd: list[str], env: dict, cwd: Path, name: str) -> subproc
 
 
 def stop(proc: subprocess.Popen, sig=signal.SIGTERM) -> None:
+    """Stop a background process group; one that outlives ``sig`` by 30 s is killed (a Prefect
+    worker told SIGTERM may wait on a flow-run process it started: once CI waited past 30 s)."""
     try:
         os.killpg(proc.pid, sig)
     except ProcessLookupError:
         pass
-    proc.wait(30)
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(30)
 
 
 def kill_flow_runs(api: str) -> int:

@@ -20,7 +20,9 @@ LIST = """\
 title: Signals
 output: {resolution: 720p}
 shots:
-""" + "".join(f"  - {{id: s{i}, prompt: harbour shot {i}, duration: 3}}\n" for i in range(6))
+""" + "".join(f"  - {{id: s{i}, prompt: harbour shot {i}, duration: 6}}\n" for i in range(8))
+# long enough that the run is still going when the first draft is in: six 3 s shots once
+# finished, 6 s after their first draft, between the test's look and its signal
 
 
 def descendants(pid: int) -> dict[int, str]:

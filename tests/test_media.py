@@ -259,3 +259,22 @@ def test_contact_sheet_is_made_once_per_edit_content(tmp_path, monkeypatch):
     stored_contact_sheet(store, "2" * 64, clip, timeline, labels, tmp_path / "out" / "three.png")
     assert len(decodes) == 2  # another edit: read again
     assert not list((store.root / "derived").glob(".*part*"))  # no temporary left behind
+
+
+def test_a_mix_that_opens_on_a_step_stays_under_minus_one_dbtp_once_encoded(tmp_path):
+    """An animatic shot whose sound opens at full level with a DC offset: AAC rang on the step
+    (+1.2 dBTP for this seed, +1.7 in a six-shot edit) until the programme got a high-pass and
+    fades at its head and tail (-2.8 dBTP)."""
+    render_animatic(req(shot_id="s0", prompt="harbour shot 0", camera="static", seed=4, seconds=3, width=320,
+                        height=180, audio_cue=None, dialogue=()), tmp_path / "c.mp4")
+    run_ffmpeg(["-i", str(tmp_path / "c.mp4"), "-vn", "-c:a", "pcm_s16le", "-ar", "48000", "-ac", "2",
+                str(tmp_path / "c.wav")], what="clip sound")
+    spec = ShotList.model_validate({"title": "t", "output": {"fps": 24}, "shots": [
+        {"id": "a", "prompt": "p", "duration": 3}]})
+    report = mix_edit(build_timeline(spec), [ShotSound(tmp_path / "c.wav")], spec.audio, None, -14.0,
+                      tmp_path / "mix.wav")
+    run_ffmpeg(["-i", str(tmp_path / "mix.wav"), "-c:a", "aac", "-b:a", "192k", str(tmp_path / "mix.m4a")],
+               what="encode")
+    encoded = measure_loudness(tmp_path / "mix.m4a")
+    assert abs(report.integrated_lufs + 14) <= 0.5
+    assert encoded.true_peak_dbtp <= -1.0, encoded

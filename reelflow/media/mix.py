@@ -184,6 +184,22 @@ def _to_target(x: np.ndarray, target_lufs: float, ceiling_db: float) -> tuple[np
     return x, lufs, total
 
 
+def programme_edges(x: np.ndarray, fade: float = 0.05, highpass_hz: float = 20.0) -> np.ndarray:
+    """No DC and no step at the programme's head or tail. AAC rings on a step from silence: a
+    mix that opened at -0.29 with a DC offset of -0.046 measured +1.7 dBTP once encoded, though
+    the WAV was -2.5 dBTP; with a 20 Hz high-pass and 50 ms fades it measures -2.2 dBTP."""
+    from scipy.signal import butter, sosfilt
+
+    if len(x) < 2:
+        return x
+    y = sosfilt(butter(2, highpass_hz, "highpass", fs=RATE, output="sos"), x, axis=0).astype(np.float32)
+    n = min(len(y) // 2, int(fade * RATE))
+    ramp = np.linspace(0.0, 1.0, n, dtype=np.float32)[:, None]
+    y[:n] *= ramp
+    y[len(y) - n:] *= ramp[::-1]
+    return y
+
+
 def follow_picture(seg: AudioSegment, clip, fps: float) -> AudioSegment:
     """Sound follows the picture: a crossfade crossfades; a fade through black or a dip to white
     fades out over the first half of the transition and in over the second."""
@@ -259,7 +275,7 @@ def mix_edit(timeline: Timeline, sounds: list[ShotSound], bed: MusicBed, music: 
             ma = np.pad(ma, ((0, n - len(ma)), (0, 0)))
         ma *= duck_envelope(n, regions, bed.duck_db)[:, None]
         mix = mix + ma
-    mix, lufs, gain = normalise(mix, target_lufs)
+    mix, lufs, gain = normalise(programme_edges(mix), target_lufs)
     mix = mix[:n]
     from_array(mix).export(str(out_wav), format="wav")
     peak = float(np.max(np.abs(mix))) if len(mix) else 0.0
