@@ -20,9 +20,13 @@ LIST = """\
 title: Signals
 output: {resolution: 720p}
 shots:
-""" + "".join(f"  - {{id: s{i}, prompt: harbour shot {i}, duration: 6}}\n" for i in range(8))
-# long enough that the run is still going when the first draft is in: six 3 s shots once
-# finished, 6 s after their first draft, between the test's look and its signal
+""" + "".join(f"  - {{id: s{i}, prompt: harbour shot {i}, duration: 3}}\n" for i in range(6))
+
+
+def _ctrl_c_as_in_a_terminal() -> None:
+    """The child's SIGINT at its default, as under a terminal: a shell starts background jobs
+    (`make test &`) with SIGINT ignored, and the CLI rightly leaves an ignored SIGINT alone."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def descendants(pid: int) -> dict[int, str]:
@@ -58,7 +62,8 @@ def test_signal_stops_the_run_and_its_server(tmp_path, sig):
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
     proc = subprocess.Popen([EXE, "render", str(path), "--approve-all", "--out", str(tmp_path / "out"),
                              "--store", str(tmp_path / "store")], cwd=tmp_path, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_ctrl_c_as_in_a_terminal)
     server = {}
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and proc.poll() is None:

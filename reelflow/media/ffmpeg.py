@@ -38,7 +38,8 @@ def ffmpeg_exe() -> str:
 
 # The task runner has many threads (most of them wait on providers); CPU-bound encodes are
 # bounded here instead, to the cores this machine has (REELFLOW_FFMPEG_JOBS overrides).
-_SLOTS = threading.BoundedSemaphore(int(os.environ.get("REELFLOW_FFMPEG_JOBS") or os.cpu_count() or 2))
+JOBS = int(os.environ.get("REELFLOW_FFMPEG_JOBS") or os.cpu_count() or 2)
+_SLOTS = threading.BoundedSemaphore(JOBS)
 
 
 def ffmpeg_slot() -> threading.BoundedSemaphore:

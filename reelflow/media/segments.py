@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -26,12 +25,9 @@ from ..errors import MediaError
 from ..shotlist import fps_arg
 from ..timeline import Segment, Timeline, segments
 from .edit import Encode, Source, _frame, _Readers, _solid_yuv, filter_value
-from .ffmpeg import AAC, X264, ffmpeg_exe, ffmpeg_slot, probe
+from .ffmpeg import AAC, JOBS, X264, ffmpeg_exe, ffmpeg_slot, probe
 
 SEGMENT_VERSION = "segment-2"  # 2: one x264 thread per segment (the bytes depend on it)
-# Segments encode side by side, one single-threaded x264 each: on 2 cores two such encoders
-# finished four 1080p segments in 4.5 s where one two-threaded encoder took 5.6 s (measured).
-ENCODERS = int(os.environ.get("REELFLOW_FFMPEG_JOBS") or os.cpu_count() or 2)
 
 
 @dataclass(frozen=True)
@@ -85,7 +81,9 @@ def export_segmented(timeline: Timeline, sources: list[Source], identities: list
         finally:
             readers.close()
 
-    runs = contiguous_runs(todo, ENCODERS)
+    # side by side, one single-threaded x264 per encoder slot: on 2 cores two such encoders
+    # finished four 1080p segments in 4.5 s where one two-threaded encoder took 5.6 s (measured)
+    runs = contiguous_runs(todo, JOBS)
     with ThreadPoolExecutor(max(1, len(runs)), thread_name_prefix="reelflow-segments") as pool:
         for finished in [pool.submit(encode_run, run) for run in runs]:
             finished.result()
