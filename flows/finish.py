@@ -11,7 +11,7 @@ from pathlib import Path
 from reelflow.config import emit
 from reelflow.deliver.registry import DeliveryInput
 from reelflow.edit import Edit
-from reelflow.deliver.contact import contact_picks
+from reelflow.deliver.contact import TILE_WIDTH, contact_picks
 from reelflow.media.frames import CONTINUITY_VERSION, continuity_frames, continuity_report
 from reelflow.media.stills import EditStills
 from reelflow.flows.outputs import player_proxy
@@ -103,10 +103,11 @@ def deliver(run: RenderRun, edit: Edit, final: Finished) -> dict:
     wanted = [d for d in spec.output.deliverables if d != "mp4" and ":" not in d]
     continuing = [s.id for s in edit.shots if s.plan.continuity in ("last_frame", "keyframe")]
     # the contact sheet's tiles, the continuity report's frames and the summary's player: one decode
-    stills = EditStills(run.store.file(final.exported.path), full=continuity_frames(edit.timeline, continuing),
-                        tiles=contact_picks(edit.timeline) if "contact_sheet" in wanted else (),
+    edit_path = run.store.file(final.exported.path)
+    stills = EditStills(edit_path, full=continuity_frames(edit.timeline, continuing),
+                        tiles=contact_picks(edit.timeline) if "contact_sheet" in wanted else (), tile_width=TILE_WIDTH,
                         player=player_proxy(run.store, final.exported.sha256))
-    given = DeliveryInput(edit=edit, out_dir=run.out, edit_path=run.store.file(final.exported.path),
+    given = DeliveryInput(edit=edit, out_dir=run.out, edit_path=edit_path,
                           mix_wav=run.store.file(final.mix.wav),
                           media={s.id: run.store.file(s.take.clip.path) for s in edit.shots},
                           captions={s.id: s.caption_lines(run.stem_seconds) for s in edit.shots},
