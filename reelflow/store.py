@@ -22,6 +22,7 @@ import os
 import re
 import socket
 import tempfile
+import threading
 import time
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -52,9 +53,10 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
 
 
 def temp_prefix(name: str) -> str:
-    """Temporary names carry their writer (host and pid): unique per process, and sweepable
-    once that process is gone."""
-    return f".{name}.rf-{_HOST}-{os.getpid()}."
+    """Temporary names carry their writer (host, pid and thread): unique per writer, and
+    sweepable once that process is gone. Two threads of one process making the same file (two
+    shots with the same bytes) once shared a name and raced to rename it."""
+    return f".{name}.rf-{_HOST}-{os.getpid()}.{threading.get_ident()}."
 
 
 def write_text_atomic(path: Path, text: str) -> Path:

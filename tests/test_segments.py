@@ -83,3 +83,23 @@ def test_one_changed_shot_re_encodes_only_its_segments_and_the_file_matches_a_fr
     assert (tmp_path / "e2.mp4").read_bytes() == (tmp_path / "e3.mp4").read_bytes()
     changed = _frames(tmp_path / "e2.mp4")
     assert np.abs(changed[60] - a[60]).mean() > 5 and np.abs(changed[150] - a[150]).mean() < 1  # b moved, d not
+
+
+def test_two_segments_that_show_the_same_thing_are_encoded_once(tmp_path):
+    """Shots rendered to the same bytes (a fake provider, a repeated take) give segments with one
+    key: two threads encoding one file raced to rename it (FileNotFoundError in CI)."""
+    spec = ShotList.model_validate({
+        "title": "t", "output": {"resolution": "720p", "fps": 24}, "defaults": {"transition": {"type": "cut"}},
+        "shots": [{"id": n, "prompt": "p", "duration": 1} for n in "abcd"]})
+    tl = build_timeline(spec)
+    same = _clip(tmp_path / "same.mp4", 0, seconds=1)
+    wav = tmp_path / "mix.wav"
+    run_ffmpeg(["-f", "lavfi", "-i", "sine=f=440:r=48000", "-ac", "2", "-t", f"{tl.duration}", str(wav)], what="tone")
+    ident = hashlib.sha256(same.read_bytes()).hexdigest()
+    for attempt in range(3):
+        store = tmp_path / f"segments{attempt}"
+        report = export_segmented(tl, [Source(same)] * 4, [ident] * 4, wav, tmp_path / f"e{attempt}.mp4", SIZE,
+                                  lambda key, store=store: store / f"{key}.mp4")
+        assert (report.encoded, report.frames_encoded) == (1, 24)
+        assert probe(tmp_path / f"e{attempt}.mp4").frames == tl.frames == 96
+        assert [p.name for p in store.iterdir()] == [f"{next(iter(store.iterdir())).stem}.mp4"]  # no part left

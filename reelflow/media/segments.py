@@ -54,7 +54,9 @@ def export_segmented(timeline: Timeline, sources: list[Source], identities: list
     per source (its conform recipe included)."""
     lut_sha = hashlib.sha256(encode.lut.read_bytes()).hexdigest() if encode.lut else None
     plan = [(seg, segment_path(segment_key(seg, identities, timeline, size, lut_sha))) for seg in segments(timeline)]
-    todo = [(seg, path) for seg, path in plan if not (reuse and path.is_file())]
+    # two segments that show the same thing share one key and one file: encode it once (two
+    # threads writing one file raced to rename it)
+    todo = list({path: (seg, path) for seg, path in plan if not (reuse and path.is_file())}.values())
     done = [timeline.frames - sum(seg.frames for seg, _ in todo)]
     black, white = _solid_yuv(size, 16), _solid_yuv(size, 235)
     lock, failed = threading.Lock(), threading.Event()
@@ -112,7 +114,7 @@ def _encode(frames, count: int, timeline: Timeline, size: tuple[int, int], encod
     dest.parent.mkdir(parents=True, exist_ok=True)
     from ..store import temp_prefix
 
-    part = dest.with_name(temp_prefix(dest.name) + "part.mp4")  # unique per process, swept if it dies
+    part = dest.with_name(temp_prefix(dest.name) + "part.mp4")  # unique per writer, swept if it dies
     with ffmpeg_slot():  # an encoder per core at most (memory), like every other encode
         _pipe_encode(frames, count, rate, size, grade, part, dest)
 
