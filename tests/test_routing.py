@@ -55,12 +55,15 @@ def test_kind_routing(kind, family):
     assert p.model not in p.fallbacks and len(p.fallbacks) >= 2
 
 
-def test_dialogue_prefers_sora_but_it_is_retired():
+def test_dialogue_goes_to_the_best_live_model_and_a_retired_one_hands_over_to_its_successor():
     p = route1(kind="dialogue", dialogue=[{"speaker": "A", "line": "hi"}])
+    assert p.model == "happyhorse-1.1" and "best for dialogue" in p.reason and "LMArena I2V Elo 1445" in p.reason
+    without = CAT.model_copy(update={"models": {k: m for k, m in CAT.models.items() if k != "happyhorse-1.1"}})
+    p = plan_shotlist(spec({"kind": "dialogue", "dialogue": [{"speaker": "A", "line": "hi"}]}), without, TODAY).shots[0]
     assert p.preferred == "sora-2-pro" and p.model == "veo-3.1"
     assert "retired since 2026-09-24" in p.reason and "successor veo-3.1" in p.reason
     assert not any(CAT.models[f].lifecycle.retired_on(TODAY) for f in p.fallbacks)
-    before = route1(today=dt.date(2026, 9, 1), kind="dialogue")
+    before = plan_shotlist(spec({"kind": "dialogue"}), without, dt.date(2026, 9, 1)).shots[0]
     assert before.model == "sora-2-pro" and before.draft_model == "sora-2"
 
 

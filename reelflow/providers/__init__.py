@@ -40,6 +40,8 @@ _BUILT_IN = {
     "replicate": "reelflow.providers.replicate:ReplicateProvider",
     "fal": "reelflow.providers.fal:FalProvider",
     "gemini": "reelflow.providers.gemini_omni:GeminiOmniProvider",
+    "byteplus": "reelflow.providers.byteplus:BytePlusProvider",
+    "dashscope": "reelflow.providers.dashscope:DashScopeProvider",
 }
 
 
