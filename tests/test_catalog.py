@@ -28,6 +28,7 @@ ROUTE_ID = {
     "byteplus": r"doubao-seedance-\d+-\d+-\d{6}",
     "dashscope": r"[a-z0-9][a-z0-9.\-]+",
     "ltx": r"ltx-\d+-\d+-(pro|fast)",
+    "runway": r"gen\d+(\.\d+)?(_turbo)?",
 }
 CAT = load_catalog()
 

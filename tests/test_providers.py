@@ -27,7 +27,7 @@ CAT = load_catalog()
 KEYS = {"vertex": "test-google-key-7f3a", "openai": "sk-test-openai-91b2", "kling": "kling-ak-5c1d",
         "kling_secret": "kling-sk-e0f4", "replicate": "r8_test_token_33aa", "fal": "fal-key-id:fal-secret-8d2c",
         "gemini": "test-gemini-key-4e9b", "byteplus": "ark-test-key-2b7c",
-        "dashscope": "sk-test-dashscope-6a1e"}
+        "dashscope": "sk-test-dashscope-6a1e", "runway": "key_test_runway_0c9d"}
 ALL_SECRETS = list(KEYS.values())
 
 # provider -> (catalog model routed there, env that unlocks it, base-url variable)
@@ -41,6 +41,7 @@ SETUP = {
     "gemini": ("gemini-omni-1.2-flash", {"GEMINI_API_KEY": KEYS["gemini"]}, "GEMINI_BASE_URL"),
     "byteplus": ("seedance-2.5", {"ARK_API_KEY": KEYS["byteplus"]}, "BYTEPLUS_BASE_URL"),
     "dashscope": ("wan-3.0", {"DASHSCOPE_API_KEY": KEYS["dashscope"]}, "DASHSCOPE_HTTP_BASE_URL"),
+    "runway": ("runway-gen-4.5", {"RUNWAYML_API_SECRET": KEYS["runway"]}, "RUNWAYML_BASE_URL"),
 }
 BASE_SUFFIX = {"openai": "/v1", "byteplus": "/api/v3", "dashscope": "/api/v1"}
 
@@ -59,9 +60,11 @@ def make_fake(provider: str, video: bytes, **kw):
         return FakeKling(video, KEYS["kling"], KEYS["kling_secret"], **kw)
     from .fakes_byteplus import FakeBytePlus
     from .fakes_dashscope import FakeDashScope
+    from .fakes_runway import FakeRunway
 
     cls = {"vertex": FakeVertex, "openai": FakeOpenAI, "replicate": FakeReplicate, "fal": FakeFal,
-           "gemini": FakeGeminiOmni, "byteplus": FakeBytePlus, "dashscope": FakeDashScope}[provider]
+           "gemini": FakeGeminiOmni, "byteplus": FakeBytePlus, "dashscope": FakeDashScope,
+           "runway": FakeRunway}[provider]
     return cls(video, KEYS[provider], **kw)
 
 

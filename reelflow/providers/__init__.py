@@ -42,6 +42,7 @@ _BUILT_IN = {
     "gemini": "reelflow.providers.gemini_omni:GeminiOmniProvider",
     "byteplus": "reelflow.providers.byteplus:BytePlusProvider",
     "dashscope": "reelflow.providers.dashscope:DashScopeProvider",
+    "runway": "reelflow.providers.runway:RunwayProvider",
 }
 
 
