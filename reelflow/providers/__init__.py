@@ -43,6 +43,7 @@ _BUILT_IN = {
     "byteplus": "reelflow.providers.byteplus:BytePlusProvider",
     "dashscope": "reelflow.providers.dashscope:DashScopeProvider",
     "runway": "reelflow.providers.runway:RunwayProvider",
+    "ltx": "reelflow.providers.ltx:LTXProvider",
 }
 
 
