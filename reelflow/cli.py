@@ -177,7 +177,8 @@ def plan(path: Path, as_json: bool = typer.Option(False, "--json", help="Machine
 
 
 @app.command()
-def models(as_json: bool = typer.Option(False, "--json"),
+def models(ids: Optional[list[str]] = typer.Argument(None, help="Model ids: show each one in full (source, checked, scores' evidence)."),
+           as_json: bool = typer.Option(False, "--json"),
            catalog: Optional[str] = typer.Option(None, help="Catalog overlay YAML."),
            date: Optional[str] = typer.Option(None, help="Evaluate lifecycles on this date."),
            check: list[Path] = typer.Option([], "--check", help="Shot lists or folders: list every one a "
@@ -190,8 +191,16 @@ def models(as_json: bool = typer.Option(False, "--json"),
     if check:
         return _lifecycle_check(check, cat, today, days, as_json)
     if as_json:
-        print(json.dumps({k: m.model_dump(mode="json") for k, m in cat.models.items()}, indent=2))
+        chosen = {k: m for k, m in cat.models.items() if not ids or k in ids}
+        print(json.dumps({k: m.model_dump(mode="json") for k, m in chosen.items()}, indent=2))
         return
+    if ids:
+        from .cli_models import model_details
+
+        try:
+            return model_details(cat, ids, today)
+        except InputError as exc:
+            raise _fail(exc) from None
     t = Table(title=f"reelflow model catalog (as of {today})")
     for col in ("id", "family", "tier", "status", "durations", "res", "fps", "audio", "$/s", "routes", "checked"):
         t.add_column(col, overflow="fold")

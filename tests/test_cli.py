@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -80,6 +81,17 @@ def test_models_and_schema():
     assert j["kling-3.0"]["price_per_second"]["1080"] > 0
     s = run("schema")
     assert json.loads(s.stdout)["title"] == "reelflow shot list"
+    # one model in full: where it comes from and when it was checked (the table has no room)
+    new = ("wan-3.0", "happyhorse-1.1", "ltx-2.5-pro", "runway-gen-4.5", "ray-3.2", "seedance-2.5")
+    d = run("models", *new)
+    assert d.returncode == 0
+    blocks = {b.split(":", 1)[0]: b for b in re.split(r"\n(?=\S)", d.stdout.strip())}  # one per model
+    assert set(blocks) == set(new)
+    for block in blocks.values():
+        assert "auto-routed" in block and "\n  source: " in block and "\n  checked: 2026-" in block
+    assert "route dashscope: wan3.0-video-prime" in d.stdout and "route runway: gen4.5" in d.stdout
+    bad = run("models", "wan3")
+    assert bad.returncode != 0 and "did you mean wan-3.0" in bad.stderr + bad.stdout
 
 
 @pytest.mark.slow  # starts Prefect's temporary server in a subprocess
