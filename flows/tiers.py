@@ -155,8 +155,8 @@ class RenderRun:
         """(rerolls, on_flag, check overrides) for the shot: its own `qc:` over the list's."""
         from reelflow.qc.spec import effective
 
-        shot = next(s for s in self.loaded.spec.shots if s.id == shot_id)
-        return effective(self.loaded.spec.qc, shot.qc)
+        shot = next((s for s in self.loaded.spec.shots if s.id == shot_id), None)  # None: a group's call
+        return effective(self.loaded.spec.qc, shot.qc if shot else None)
 
 
 def render_tier(run: RenderRun, edit: Edit, tier: str, shot_ids: list[str]) -> Edit:
@@ -172,11 +172,21 @@ async def _render_all(run: RenderRun, edit: Edit, tier: str, shot_ids: list[str]
     """Every shot at once; a shot continuing another's last frame waits for that take."""
     done: dict[str, Take | tuple] = {}
     ready = {i: asyncio.get_running_loop().create_future() for i in shot_ids}
+    calls: dict[str, asyncio.Future] = {}  # a scene group's one call, shared by its shots
+
+    async def alone(shot_id: str, spec: RenderSpec, note: str) -> Take:
+        return await _take(run, shot_id, tier, spec, Ends(), Variant(), notes=(note,))
 
     async def one(shot_id: str) -> None:
         here = edit.shot(shot_id)
         ends = await _ends(run, edit, tier, shot_id, ready)
-        if tier == "draft" and here.plan.options:  # every take, side by side
+        if here.plan.group:
+            from reelflow.flows.groups import group_takes
+
+            if here.plan.group not in calls:
+                calls[here.plan.group] = asyncio.ensure_future(group_takes(run, edit, tier, here.plan.group, alone))
+            take = done[shot_id] = (await calls[here.plan.group])[shot_id]
+        elif tier == "draft" and here.plan.options:  # every take, side by side
             done[shot_id] = tuple(await asyncio.gather(*(
                 _take(run, shot_id, tier, o.draft, ends, Variant(seed=o.seed)) for o in here.plan.options)))
             take = done[shot_id][min(here.chosen, len(done[shot_id]) - 1)]
@@ -227,9 +237,9 @@ async def _ends(run: RenderRun, edit: Edit, tier: str, shot_id: str, ready: dict
 
 
 async def _take(run: RenderRun, shot_id: str, tier: str, spec: RenderSpec, ends: Ends,
-                variant: Variant = Variant()) -> Take:
+                variant: Variant = Variant(), notes: tuple = ()) -> Take:
     try:
-        return await _render_shot(run, shot_id, spec, ends, variant=variant)
+        return await _render_shot(run, shot_id, spec, ends, notes, variant=variant)
     except (AuthError, JobPendingError):
         # a missing or refused key stops the run (the message names the variable); a paid
         # job still pending is resumed by the next run, never replaced by another model

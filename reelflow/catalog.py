@@ -117,6 +117,15 @@ class RouteInfo(Frozen):
         return any(have) if self.any_env else all(have)
 
 
+class MultiShot(Frozen):
+    """Several shots in one call, each with its own prompt and length (Kling 3.0 `multi_prompt`)."""
+
+    max_shots: Annotated[int, Field(ge=2, le=12)]
+    routes: list[str]
+    """Routes whose adapter sends the multi-shot request; elsewhere the group renders shot by shot."""
+    note: str | None = None
+
+
 class ModelSpec(Frozen):
     id: str
     name: str
@@ -140,6 +149,7 @@ class ModelSpec(Frozen):
     references: References = References()
     extension: Extension | None = None
     draft_mode: DraftMode | None = None
+    multi_shot: MultiShot | None = None
     price_per_second_silent: dict[int, float] = {}
     """$/s without native audio where the vendor prices it separately."""
     # where the facts and scores come from

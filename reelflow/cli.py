@@ -147,7 +147,7 @@ def plan(path: Path, as_json: bool = typer.Option(False, "--json", help="Machine
             "reason": sp.reason, "fallbacks": sp.fallbacks,
             "final": sp.final.model_dump(), "draft": sp.draft.model_dump(), "continuity": sp.continuity,
             "takes": [o.model_dump(include={"label", "model", "seed"}) for o in sp.options],
-            "prototype_cost_usd": sp.draft_cost, "final_cost_usd": sp.final.cost,
+            "prototype_cost_usd": sp.draft_cost, "final_cost_usd": sp.final.cost, "group": sp.group,
         })
     from .qc.spec import worst_case_usd
 
@@ -157,6 +157,7 @@ def plan(path: Path, as_json: bool = typer.Option(False, "--json", help="Machine
                           "final_cost_usd": pl.final_cost, "total_cost_usd": pl.total_cost,
                           "worst_case_usd": worst,
                           "budget_usd": pl.budget_usd, "over_budget": pl.over_budget,
+                          "groups": [g.model_dump() for g in pl.groups],
                           "notes": pl.notes, "warnings": warnings}, indent=2))
         return
     t = Table(title=escape(f"{loaded.spec.title} ({path})"), show_lines=False)  # user text is not markup
@@ -170,6 +171,8 @@ def plan(path: Path, as_json: bool = typer.Option(False, "--json", help="Machine
     budget = f" / budget ${pl.budget_usd:g}" if pl.budget_usd is not None else ""
     out.print(f"prototype ${pl.draft_cost:.2f} + final ${pl.final_cost:.2f} = "
               f"[bold]${pl.total_cost:.2f}[/]{budget}; worst case with every QC re-roll paid ${worst:.2f}")
+    for g in pl.groups:
+        out.print(f"[cyan]group:[/] {escape(g.reason)}")
     for n in pl.notes:
         out.print(f"[yellow]note:[/] {escape(n)}")
     for w in warnings:

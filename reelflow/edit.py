@@ -135,6 +135,8 @@ class Edit:
         """``shot_ids`` and every shot continuing from one of them (through the chain): what must
         be rendered again when they change."""
         out = set(shot_ids)
+        groups = {s.plan.group for s in self.shots if s.id in out and s.plan.group}
+        out |= {s.id for s in self.shots if s.plan.group in groups}  # a group is one call: all of it
         for before, after in zip(self.shots, self.shots[1:]):
             if before.id in out and after.plan.continuity in ("last_frame", "keyframe"):
                 out.add(after.id)

@@ -61,6 +61,7 @@ class ShotEntry(BaseModel):
     timeline: dict[str, Any]
     continuity: str | None = None  # how the cut into this shot is continuous (last_frame, keyframe, crossfade)
     segments: list[int] = []  # a long take's final segments (seconds)
+    group: str | None = None  # the scene group whose one multi-shot call rendered this shot
     takes: list[dict[str, Any]] = []  # draft takes to choose from: label, model, seed, clip; one is chosen
     chosen_take: int | None = None  # 1-based: the take the final renders from
     estimated_cost_usd: dict[str, float]
@@ -86,7 +87,7 @@ def shot_entry(s: EditShot, fps: float) -> ShotEntry:
                   "transition_out": place.join_out.type if place.join_out else None,
                   "transition_out_frames": place.join_out.frames if place.join_out else 0},
         estimated_cost_usd={"draft": sp.draft_cost, "final": s.final_from[0].cost},
-        continuity=sp.continuity, segments=list(s.final_from[0].segments),
+        continuity=sp.continuity, segments=list(s.final_from[0].segments), group=sp.group,
         takes=[{"take": k + 1, "label": o.label, "model": o.model, "seed": o.seed, "draft_model": o.draft.model,
                 "clip_sha256": s.options[k].clip.sha256 if k < len(s.options) else None,
                 "chosen": k == s.chosen} for k, o in enumerate(sp.options)],
@@ -191,4 +192,4 @@ def build_manifest(loaded: LoadedShotList, plan: Plan, edit: Edit, outputs: dict
         cost={"estimated_usd": {"draft": plan.draft_cost, "final": plan.final_cost, "total": plan.total_cost},
               "actual_usd": edit.spent_usd(), "budget_usd": plan.budget_usd},
         qc=qc_tally(edit), notes=list(plan.notes), warnings=fallback_warnings(edit) + qc_warnings(edit),
-        shots=shots)
+        shots=shots, **({"groups": [g.model_dump() for g in plan.groups]} if plan.groups else {}))

@@ -67,6 +67,8 @@ class ShotPlan(BaseModel):
     """How the cut into this shot is continuous (None: an ordinary cut or transition)."""
     options: list["TakeOption"] = []
     """Draft takes to choose from (seeds, compared models); empty for a shot with one take."""
+    group: str | None = None
+    """The scene group whose one multi-shot call renders this shot (see reelflow.groups)."""
 
     @property
     def draft_cost(self) -> float:
@@ -95,6 +97,7 @@ class Plan(BaseModel):
     shots: list[ShotPlan]
     budget_usd: float | None
     notes: list[str] = []
+    groups: list["GroupPlan"] = []
 
     @property
     def draft_cost(self) -> float:
@@ -374,6 +377,8 @@ def plan_shotlist(spec: ShotList, catalog: Catalog, today: dt.date | None = None
 
         plans, notes = fit_budget(plans, spec, catalog, today, spec.budget_usd)
     plans = _joined(plans, spec, catalog)
+    plans, groups = apply_groups(spec, plans, catalog, today, score, render_spec)
+    notes += proposals(spec, plans, catalog)
     for i, shot in enumerate(spec.shots):  # takes after the budget: each take is the model as routed
         try:
             plans[i] = plans[i].model_copy(update={"options": take_options(shot, i, spec, catalog, today, plans[i])})
@@ -381,7 +386,7 @@ def plan_shotlist(spec: ShotList, catalog: Catalog, today: dt.date | None = None
             problems.extend(exc.problems)
     if problems:
         raise RoutingError(problems)
-    return Plan(shots=plans, budget_usd=spec.budget_usd, notes=notes)
+    return Plan(shots=plans, budget_usd=spec.budget_usd, notes=notes, groups=groups)
 
 
 def _joined(plans: list[ShotPlan], spec: ShotList, catalog: Catalog) -> list[ShotPlan]:
@@ -396,5 +401,7 @@ def _joined(plans: list[ShotPlan], spec: ShotList, catalog: Catalog) -> list[Sho
 
 
 from .takes import TakeOption, take_options  # noqa: E402 - takes build on RenderSpec and spec_pair
+from .groups import GroupPlan, apply_groups, proposals  # noqa: E402 - groups re-plan ShotPlans
 
 ShotPlan.model_rebuild()
+Plan.model_rebuild()

@@ -240,6 +240,8 @@ class Shot(Strict):
     scene at once (`approve_groups`). Not part of any render key."""
     qc: QC | None = None
     """This shot's QC settings over the list's `qc:` (see QC)."""
+    group: Annotated[str, Field(pattern=SLUG, max_length=64)] | None = None
+    """Consecutive shots rendered by one multi-shot call where the model can (see reelflow.groups)."""
     alternate_prompt: Annotated[Text, Field(min_length=1, max_length=4000)] | None = None
     """Your prompt for when a safety filter refuses this shot (`on_flag`); never rewritten for you."""
 
@@ -302,6 +304,11 @@ class ShotList(Strict):
                 raise ValueError(f"@shots.{i}.refs@unknown cast entry '{unknown[0]}' "
                                  f"(cast: {', '.join(self.cast) or 'none declared'})")
             self._check_continuity(i, shot)
+        from .groups import group_problem
+
+        problem = group_problem(self.shots)
+        if problem:
+            raise ValueError(problem)
         return self
 
     def _check_continuity(self, i: int, shot: Shot) -> None:
@@ -346,8 +353,9 @@ class ShotList(Strict):
 
     def transition_after(self, index: int) -> Transition:
         """Transition from shot ``index`` into the next one (a cut where the next continues it)."""
-        if index + 1 < len(self.shots) and self.shots[index + 1].continues:
-            return Transition(type="cut", seconds=0)
+        if index + 1 < len(self.shots) and (self.shots[index + 1].continues or
+                                            (self.shots[index].group and self.shots[index].group == self.shots[index + 1].group)):
+            return Transition(type="cut", seconds=0)  # one take across the cut, or one call's hard cut
         shot = self.shots[index]
         return shot.transition or self.defaults.transition
 

@@ -329,6 +329,20 @@ class FakeKling(Fake):
     def op_of(self, method, path):
         return "submit" if method == "POST" else "poll"
 
+    @staticmethod
+    def multi_shot_problem(data: dict) -> str | None:
+        """kling-v3 multi-shot: shot_type customize, 1-6 shots indexed from 1, lengths summing to duration."""
+        if not data.get("multi_shot"):
+            return None
+        shots = data.get("multi_prompt") or []
+        if data.get("model_name") != "kling-v3" or data.get("shot_type") != "customize":
+            return "multi_shot needs kling-v3 and shot_type customize"
+        if not 1 <= len(shots) <= 6 or [s.get("index") for s in shots] != list(range(1, len(shots) + 1)):
+            return "multi_prompt takes 1 to 6 shots indexed from 1"
+        if sum(int(s.get("duration", 0)) for s in shots) != int(data["duration"]) or not all(s.get("prompt") for s in shots):
+            return "multi_prompt durations must add up to duration, each shot with a prompt"
+        return None
+
     def task(self, job, status, msg=None):
         now = int(time.time() * 1000)
         data = {"task_id": job, "task_status": status, "created_at": now, "updated_at": now}
@@ -344,6 +358,9 @@ class FakeKling(Fake):
             data = json.loads(body)
             if not isinstance(data.get("duration"), str):
                 return h.send_json(400, self.error_body(400, "duration must be a string"))
+            problem = self.multi_shot_problem(data)
+            if problem:
+                return h.send_json(400, self.error_body(400, problem))
             job = self.new_job(data)
             return h.send_json(200, self.task(job, "submitted"))
         if method == "GET" and parts[:2] == ["v1", "videos"] and len(parts) == 4:

@@ -32,17 +32,17 @@ def extract_shown_frame(src: Path, dest: Path, index: int, fps: float) -> None:
                what=f"frame {index} of {src.name}")
 
 
-def join_segments(parts: list[Path], dest: Path, fps: float) -> None:
+def join_segments(parts: list[Path], dest: Path, fps: float, overlap: bool = True) -> None:
     """One clip from a long take's segments: each segment after the first starts on the frame
     the one before ended on, so that frame (and its sound) is dropped once; the sound runs on
-    without a gap."""
+    without a gap. ``overlap=False``: clips simply one after another (a group's hard cuts)."""
     with_audio = all(probe(p, count_frames=False).has_audio for p in parts)
     args: list[str] = []
     for p in parts:
         args += ["-i", str(p)]
     chains, labels = [], []
     for i in range(len(parts)):
-        skip = 1 if i else 0
+        skip = 1 if i and overlap else 0
         chains.append(f"[{i}:v]trim=start_frame={skip},setpts=PTS-STARTPTS,fps={fps:.6f}[v{i}]")
         labels.append(f"[v{i}]")
         if with_audio:
@@ -54,6 +54,20 @@ def join_segments(parts: list[Path], dest: Path, fps: float) -> None:
     maps = ["-map", "[v]"] + (["-map", "[a]", *AAC] if with_audio else [])
     run_ffmpeg([*args, "-filter_complex", ";".join(chains), *maps, *INTERMEDIATE,
                 "-movflags", "+faststart", str(dest)], what=f"joining {len(parts)} segments")
+
+
+def cut_frames(src: Path, dest: Path, start: int, frames: int, fps: float) -> None:
+    """Frames [start, start + frames) of a clip and the sound under them, as a clip of its own
+    (re-encoded: frame-exact wherever the cut falls, not only on a keyframe)."""
+    with_audio = probe(src, count_frames=False).has_audio
+    t0, t1 = start / fps, (start + frames) / fps
+    chains = [f"[0:v]trim=start_frame={start}:end_frame={start + frames},setpts=PTS-STARTPTS[v]"]
+    maps = ["-map", "[v]"]
+    if with_audio:
+        chains.append(f"[0:a]atrim=start={t0:.6f}:end={t1:.6f},asetpts=PTS-STARTPTS[a]")
+        maps += ["-map", "[a]", *AAC]
+    run_ffmpeg(["-i", str(src), "-filter_complex", ";".join(chains), *maps, *INTERMEDIATE,
+                "-frames:v", str(frames), "-movflags", "+faststart", str(dest)], what=f"cutting {src.name}")
 
 
 def frame_at(src: Path, index: int | None = None, *, size: tuple[int, int] | None = None) -> np.ndarray:

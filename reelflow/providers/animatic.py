@@ -378,6 +378,10 @@ class AnimaticProvider:
             from .animatic_extend import extend_animatic
 
             made = extend_animatic(request, Path(dest))
+        elif request.group:  # a scene group: one clip, hard cuts inside
+            from .animatic_group import render_group_animatic
+
+            made = render_group_animatic(request, Path(dest))
         else:
             made = render_animatic(request, Path(dest))
         from ..qc.faults import fault_for, spoil

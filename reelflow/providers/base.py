@@ -19,6 +19,15 @@ class DialogueCue(BaseModel):
     line: str
 
 
+class GroupShot(BaseModel):
+    """One shot of a multi-shot call: its own prompt and whole seconds, in order."""
+
+    model_config = ConfigDict(frozen=True)
+    shot_id: str
+    prompt: str
+    seconds: int
+
+
 class GenerationRequest(BaseModel):
     """Everything that determines a generated clip. Never holds credentials."""
 
@@ -53,6 +62,7 @@ class GenerationRequest(BaseModel):
     reference_paths: tuple[str, ...] = ()
     extend_from: str | None = None  # the provider's id of the job whose clip this one continues
     draft_task_id: str | None = None  # a native draft this final promotes (Seedance 2.5 on ModelArk)
+    group: tuple[GroupShot, ...] = ()  # a scene group in one call: the shots, in order (``seconds`` is their sum)
     frames_required: bool = False
     """The first/last frame is continuity (not a reference image a text-only endpoint may skip):
     a route that cannot send it refuses. Not part of the key (the frames' hashes are)."""
@@ -61,7 +71,7 @@ class GenerationRequest(BaseModel):
         """What identifies the clip: content hashes, never paths. Fields added after stores
         were written are left out while empty, so those stores keep their keys."""
         exclude = {"image_path", "video_path", "last_frame_path", "reference_paths", "frames_required"}
-        exclude |= {f for f in ("last_frame_sha256", "reference_sha256s", "extend_from", "draft_task_id")
+        exclude |= {f for f in ("last_frame_sha256", "reference_sha256s", "extend_from", "draft_task_id", "group")
                     if not getattr(self, f)}
         return self.model_dump(mode="json", exclude=exclude)
 

@@ -68,6 +68,10 @@ class KlingProvider(Adapter):
         }
         if request.negative_prompt:
             body["negative_prompt"] = request.negative_prompt[:2500]
+        if request.group:  # a scene group: one call, a prompt and a length per shot (kling-v3)
+            body.update(multi_shot=True, shot_type="customize", multi_prompt=[
+                {"index": k + 1, "prompt": p.prompt[:2500], "duration": str(p.seconds)}
+                for k, p in enumerate(request.group)])
         if request.image_path:
             body["image"] = base64.b64encode(Path(request.image_path).read_bytes()).decode()
         if request.last_frame_path:  # image_tail: the clip ends on this frame (raw base64, no data: prefix)
