@@ -131,7 +131,7 @@ def counting_provider():
 # The longest files first (measured), so that `pytest -n 2 --dist loadfile` starts them at once
 # on both workers instead of leaving one running alone at the end.
 LONGEST_FIRST = ("test_server_integration.py", "test_install.py", "test_race.py", "test_providers.py",
-                 "test_continuity.py", "test_cast.py", "test_dask.py", "test_cloud_flow.py")
+                 "test_provider_matrix.py", "test_continuity.py", "test_groups.py", "test_cast.py", "test_dask.py", "test_cloud_flow.py")
 
 
 def pytest_collection_modifyitems(config, items):
