@@ -111,7 +111,8 @@ def deliver(run: RenderRun, edit: Edit, final: Finished) -> dict:
                           mix_wav=run.store.file(final.mix.wav),
                           media={s.id: run.store.file(s.take.clip.path) for s in edit.shots},
                           captions={s.id: s.caption_lines(run.stem_seconds) for s in edit.shots},
-                          store=run.store, edit_sha=final.exported.sha256, stills=stills)
+                          store=run.store, edit_sha=final.exported.sha256, stills=stills,
+                          stems={name: run.store.file(ref) for name, ref in final.mix.stems.items()})
     comp = deliver_companions(given=given, wanted=wanted)
     files.update(comp.files)
     return {"files": {k: Path(v).name for k, v in files.items()}, "versions": versions,

@@ -131,6 +131,11 @@ class RenderRun:
         if ends.last:
             update.update(last_frame_path=self.frame_file(ends.last), last_frame_sha256=ends.last.sha256)
         update["frames_required"] = bool(ends.first or ends.last)
+        if res.route == "animatic" and request.dialogue:  # each character's own offline voice
+            from reelflow.voices import voice_for
+
+            update["dialogue"] = tuple(c.model_copy(update={"voice": voice_for(c.speaker, self.loaded.spec.cast)[1]})
+                                       for c in request.dialogue)
         if variant.extend:  # the clip so far goes in (no frame, no references: the clip carries them)
             update.update(video_path=str(self.store.file(variant.extend.path)), video_sha256=variant.extend.sha256,
                           extend_from=variant.extend.job_id, reference_paths=(), reference_sha256s=(),

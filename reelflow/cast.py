@@ -16,11 +16,20 @@ def cast_prompt(prompt: str, loaded: LoadedShotList, shot: Shot) -> str:
 
 
 def cast_fields(loaded: LoadedShotList, shot: Shot, model: ModelSpec | None) -> dict:
-    """GenerationRequest fields for the shot's cast on ``model`` ({} without a cast)."""
-    if not shot.refs:
-        return {}
-    images = reference_images(shot, loaded.spec)[: model.references.images if model else 0]
-    paths = [loaded.resolve_asset(img) for img in images]
-    return {"prompt": cast_prompt(shot.prompt, loaded, shot),
-            "reference_sha256s": tuple(sha256_file(p) for p in paths),
-            "reference_paths": tuple(str(p) for p in paths)}
+    """GenerationRequest fields for the shot's cast on ``model`` ({} without a cast or voices):
+    reference images, descriptions, and the speakers' voices in words for a model that speaks."""
+    from .voices import voice_prompt
+
+    fields: dict = {}
+    if shot.refs:
+        images = reference_images(shot, loaded.spec)[: model.references.images if model else 0]
+        paths = [loaded.resolve_asset(img) for img in images]
+        fields = {"prompt": cast_prompt(shot.prompt, loaded, shot),
+                  "reference_sha256s": tuple(sha256_file(p) for p in paths),
+                  "reference_paths": tuple(str(p) for p in paths)}
+    if model is not None and model.native_audio:
+        prompt = fields.get("prompt", shot.prompt)
+        voiced = voice_prompt(prompt, shot, loaded.spec.cast)
+        if voiced != prompt:
+            fields["prompt"] = voiced
+    return fields

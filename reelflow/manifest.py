@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from . import __version__
+from .voices import voices_used
 from .edit import TIERS, Edit, EditShot, Take
 from .qc.tally import tally as qc_tally, warnings as qc_warnings
 from .routing import Plan
@@ -35,6 +36,7 @@ class ClipEntry(BaseModel):
     fallback_reason: str | None = None
     qc: dict[str, Any] | None = None  # its QC report: findings (check, severity, value, threshold)
     qc_rejected: list[dict[str, Any]] = []  # clips QC rejected before it (paid, kept in the store)
+    speech_spans: list[tuple[float, float]] = []  # where its generated lines are spoken (s into the clip)
 
 
 def clip_entry(take: Take, intended_cost: float) -> ClipEntry:
@@ -43,7 +45,8 @@ def clip_entry(take: Take, intended_cost: float) -> ClipEntry:
                      cost_usd=take.billed_usd, intended_cost_usd=intended_cost, clip_sha256=clip.sha256,
                      job_id=clip.job_id, seconds=round(clip.seconds, 3), size=[clip.width, clip.height],
                      fps=clip.fps, notes=list(clip.notes), fallback_from=clip.fallback_from,
-                     fallback_reason=clip.fallback_reason, qc=clip.qc, qc_rejected=list(clip.qc_rejected))
+                     fallback_reason=clip.fallback_reason, qc=clip.qc, qc_rejected=list(clip.qc_rejected),
+                     speech_spans=[tuple(s) for s in clip.speech_spans])
 
 
 class ShotEntry(BaseModel):
@@ -192,4 +195,5 @@ def build_manifest(loaded: LoadedShotList, plan: Plan, edit: Edit, outputs: dict
         cost={"estimated_usd": {"draft": plan.draft_cost, "final": plan.final_cost, "total": plan.total_cost},
               "actual_usd": edit.spent_usd(), "budget_usd": plan.budget_usd},
         qc=qc_tally(edit), notes=list(plan.notes), warnings=fallback_warnings(edit) + qc_warnings(edit),
-        shots=shots, **({"groups": [g.model_dump() for g in plan.groups]} if plan.groups else {}))
+        shots=shots, **({"groups": [g.model_dump() for g in plan.groups]} if plan.groups else {}),
+        **({"voices": voices} if (voices := voices_used(loaded.spec)) else {}))

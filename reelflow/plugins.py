@@ -17,6 +17,7 @@ BUILT_IN: dict[str, dict[str, str]] = {
         "srt": "reelflow.deliver.captions:SRT",
         "vtt": "reelflow.deliver.captions:VTT",
         "contact_sheet": "reelflow.deliver.contact:ContactSheet",
+        "stems": "reelflow.deliver.stems:Stems",
     },
     "reelflow.qc": {
         "duration": "reelflow.qc.checks:Duration",

@@ -350,6 +350,7 @@ def route_shot(shot: Shot, index: int, spec: ShotList, catalog: Catalog, today: 
 
     fin, draft = spec_pair(chosen, catalog, shot, spec, today)
     reason += references_note(chosen, shot, spec) + segments_note(chosen, list(fin.segments), fin.extends)
+    reason += voices_note(chosen, shot, spec)
     reason += f"; {chosen.evidence_note(today)}; {draft_reason(chosen, draft.model, catalog)}"
     fallbacks = [m.id for _, m, _ in live if m.id != chosen.id][:4]
     return ShotPlan(
@@ -402,6 +403,7 @@ def _joined(plans: list[ShotPlan], spec: ShotList, catalog: Catalog) -> list[Sho
 
 from .takes import TakeOption, take_options  # noqa: E402 - takes build on RenderSpec and spec_pair
 from .groups import GroupPlan, apply_groups, proposals  # noqa: E402 - groups re-plan ShotPlans
+from .voices import voices_note  # noqa: E402
 
 ShotPlan.model_rebuild()
 Plan.model_rebuild()

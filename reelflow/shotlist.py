@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .qc.spec import QC
+from .voices import Voice
 from .schema_types import MAX_PATH_CHARS, SLUG, AssetPath, ModelId, Seconds, ShortText, Strict, Text  # noqa: F401
 
 RESOLUTIONS = {"720p": 720, "1080p": 1080, "1440p": 1440, "2160p": 2160}
@@ -275,6 +276,8 @@ class CastEntry(Strict):
     kind: CastKind = CastKind.character
     description: Annotated[Text, Field(min_length=1, max_length=1000)]
     images: Annotated[list[AssetPath], Field(max_length=14)] = []
+    voice: Voice | None = None
+    """How the character sounds in every shot (reelflow.voices)."""
 
 
 CastName = Annotated[str, Field(pattern=SLUG, max_length=64)]

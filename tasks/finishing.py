@@ -18,7 +18,7 @@ from reelflow.media.finishing import (
     conform_audio, conform_filter, lanczos_filter, plan_upscale, resolve_fit,
 )
 from reelflow.generate import ClipResult
-from reelflow.media.mix import MixReport, ShotSound, mix_edit
+from reelflow.media.mix import STEMS, MixReport, ShotSound, mix_edit
 from reelflow.shotlist import MusicBed, fps_value
 from reelflow.store import Store, sha256_file, temp_prefix, write_json_atomic
 from reelflow.tasks.caching import StoredArtifacts, content_key
@@ -26,7 +26,7 @@ from reelflow.timeline import Timeline
 
 UPSCALE_VERSION = "upscale-2"
 CONFORM_VERSION = "conform-2"
-MIX_VERSION = "mix-3"  # 3: no DC, faded head and tail (AAC rang on a step: +1.7 dBTP)
+MIX_VERSION = "mix-4"  # 3: no DC, faded head and tail (AAC rang on a step: +1.7 dBTP); 4: with stems
 EXPORT_VERSION = "export-2"  # by segments: a closed GOP at every shot boundary
 
 
@@ -65,6 +65,7 @@ class MixResult(BaseModel):
     sample_peak_db: float
     duck_regions: list[tuple[float, float]]
     gain_db: float
+    stems: dict[str, str] = {}  # dialogue, effects, production, music -> WAV in the store (same gain)
 
 
 class Exported(BaseModel):
@@ -157,7 +158,8 @@ def _upscaled(inputs: dict, key: str) -> list | None:
 UPSCALE_CACHE = StoredArtifacts(prefix="upscale", parts=_upscale_parts, artifacts=_upscaled)
 CONFORM_CACHE = StoredArtifacts(prefix="conform", parts=_conform_parts, artifacts=lambda i, k: [
     (i["media"].path, i["media"].sha256), (f"derived/{k}.wav", None)])
-MIX_CACHE = StoredArtifacts(prefix="mix", parts=_mix_parts, artifacts=lambda i, k: [(f"derived/{k}.wav", None)])
+MIX_CACHE = StoredArtifacts(prefix="mix", parts=_mix_parts, artifacts=lambda i, k: [
+    (f"derived/{k}.wav", None), *((f"derived/{k}-{name}.wav", None) for name in STEMS)])
 EXPORT_CACHE = StoredArtifacts(prefix="export", parts=_export_parts,
                                artifacts=lambda i, k: [(f"derived/{k}.edit.mp4", None)])
 
@@ -239,20 +241,25 @@ def mix_audio(job: MixJob, store_root: str) -> MixResult:
     key = MIX_CACHE.key_of(job=job)
     out = store.derived_ref(key, ".wav")
     report_path = store.derived(key, ".mix.json")
+    stem_refs = {name: store.derived_ref(f"{key}-{name}", ".wav") for name in STEMS}
     cached = _read_report(MixResult, report_path)
-    if cached is not None and store.verified(out, cached.sha256):
-        return cached.model_copy(update={"wav": out})
+    if cached is not None and store.verified(out, cached.sha256) and all(map(store.verified, stem_refs.values())):
+        return cached.model_copy(update={"wav": out, "stems": stem_refs})
     part = store.tmp_path(".wav")
+    stem_parts = {name: store.tmp_path(f".{name}.wav") for name in STEMS}
     try:
         report: MixReport = mix_edit(job.timeline, job.sounds, job.bed, Path(job.music) if job.music else None,
-                                     job.target_lufs, part)
+                                     job.target_lufs, part, stems=stem_parts)
     except BaseException:
-        part.unlink(missing_ok=True)
+        for p in (part, *stem_parts.values()):
+            p.unlink(missing_ok=True)
         raise
+    for name, stem_part in stem_parts.items():
+        store.commit(stem_part, stem_refs[name])
     sha = store.commit(part, out)
     result = MixResult(wav=out, sha256=sha, integrated_lufs=report.integrated_lufs,
                        true_peak_db=report.true_peak_db, sample_peak_db=report.sample_peak_db,
-                       duck_regions=report.duck_regions, gain_db=report.gain_db)
+                       duck_regions=report.duck_regions, gain_db=report.gain_db, stems=stem_refs)
     write_json_atomic(report_path, json.loads(result.model_dump_json()))  # a crash never leaves half a report
     return result
 

@@ -278,3 +278,41 @@ def test_a_mix_that_opens_on_a_step_stays_under_minus_one_dbtp_once_encoded(tmp_
     encoded = measure_loudness(tmp_path / "mix.m4a")
     assert abs(report.integrated_lufs + 14) <= 0.5
     assert encoded.true_peak_dbtp <= -1.0, encoded
+
+
+def test_mix_stems_add_up_to_the_mix_and_keep_their_parts_apart(tmp_path):
+    """Dialogue, effects, production (the clips' own sound) and music, each at the mix's gain:
+    together they are the mix (where its limiter did not act), each holds only its part."""
+    from reelflow.media.mix import STEMS, Stem
+
+    spec = ShotList.model_validate({"title": "t", "output": {"fps": 24},
+                                    "shots": [{"id": "a", "prompt": "p", "duration": 3},
+                                              {"id": "b", "prompt": "q", "duration": 3}]})
+    tl = build_timeline(spec)
+
+    def tone(name, f, d, db):
+        w = tmp_path / name
+        run_ffmpeg(["-f", "lavfi", "-i", f"sine=f={f}:d={d}:r=48000", "-af", f"volume={db}dB", "-ac", "2", str(w)],
+                   what="tone")
+        return w
+
+    native = [tone("n0.wav", 220, 3, -30), tone("n1.wav", 330, 3, -30)]
+    line, hit = tone("line.wav", 500, 1, -12), tone("hit.wav", 900, 0.3, -10)
+    sounds = [ShotSound(native[0], stems=[Stem(line, at=1.0, speech=True)]), ShotSound(native[1], stems=[Stem(hit, at=0.5)])]
+    stems = {name: tmp_path / f"{name}.wav" for name in STEMS}
+    bed = MusicBed(music="m", music_gain_db=-12, duck_db=-12, fade_in=0.2, fade_out=0.2)
+    mix_edit(tl, sounds, bed, ROOT / "assets/music/bed.wav", -20, tmp_path / "mix.wav", stems=stems)
+    parts = {name: to_array(AudioSegment.from_wav(str(p))) for name, p in stems.items()}
+    mix = to_array(AudioSegment.from_wav(str(tmp_path / "mix.wav")))
+    assert {p.shape for p in parts.values()} == {mix.shape}
+    total = sum(parts.values())
+    assert np.sqrt(np.mean((total - mix) ** 2)) < 0.01 * np.sqrt(np.mean(mix ** 2)) + 1e-4  # -40 dB or better
+
+    def rms(a, t0, t1):
+        return float(np.sqrt(np.mean(a[int(t0 * 48000):int(t1 * 48000)] ** 2)))
+
+    d, e, m = parts["dialogue"], parts["effects"], parts["music"]
+    assert rms(d, 1.1, 1.9) > 0.01 and rms(d, 3.0, 6.0) < 1e-4  # the line, only in shot a
+    hit_at = tl.clips[1].start / tl.fps + 0.5
+    assert rms(e, hit_at + 0.05, hit_at + 0.25) > 0.01 and rms(e, 0, hit_at - 0.1) < 1e-4  # the hit, 0.5 s into b
+    assert 9 < 20 * math.log10(rms(m, 0.45, 0.8) / rms(m, 1.2, 1.8)) < 15  # music ducked under the line

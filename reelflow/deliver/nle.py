@@ -41,8 +41,11 @@ def _split(frames: int) -> tuple[int, int]:
     return before, frames - before
 
 
-def build_otio(timeline: Timeline, shots: list[ShotRef], mix_wav: str | None, title: str
-               ) -> otio.schema.Timeline:
+def build_otio(timeline: Timeline, shots: list[ShotRef], mix_wav: str | None, title: str,
+               stems: dict[str, str] | None = None) -> otio.schema.Timeline:
+    """The edit as OTIO: V1 the shots and transitions, A1 the mix, then one track per stem of
+    the mix (dialogue, effects, production, music), off: they add up to A1, so an editor who
+    turns them on and A1 off can rebalance the sound."""
     fps = timeline.fps
     tl = otio.schema.Timeline(name=title, global_start_time=_rt(0, fps))
     video = otio.schema.Track(name="V1", kind=otio.schema.TrackKind.Video)
@@ -81,14 +84,17 @@ def build_otio(timeline: Timeline, shots: list[ShotRef], mix_wav: str | None, ti
                 metadata={"reelflow": {"type": kind.name}},
             ))
         video.append(item)
-    if mix_wav:
-        audio = otio.schema.Track(name="A1 mix", kind=otio.schema.TrackKind.Audio)
+    whole = otio.opentime.TimeRange(_rt(0, fps), _rt(timeline.frames, fps))
+    sound = ([("A1 mix", "mix", mix_wav)] if mix_wav else []) + [
+        (f"A{k} {name}", name, path) for k, (name, path) in enumerate((stems or {}).items(), start=2)]
+    for track_name, clip_name, path in sound:
+        audio = otio.schema.Track(name=track_name, kind=otio.schema.TrackKind.Audio)
         audio.append(otio.schema.Clip(
-            name="mix", media_reference=otio.schema.ExternalReference(
-                target_url=Path(mix_wav).resolve().as_uri(),
-                available_range=otio.opentime.TimeRange(_rt(0, fps), _rt(timeline.frames, fps))),
-            source_range=otio.opentime.TimeRange(_rt(0, fps), _rt(timeline.frames, fps)),
-        ))
+            name=clip_name, media_reference=otio.schema.ExternalReference(
+                target_url=Path(path).resolve().as_uri(), available_range=whole), source_range=whole))
+        if clip_name != "mix":
+            audio.enabled = False  # the mix plays; its stems are there to remix from
+            audio.metadata["reelflow"] = {"stem": clip_name, "note": "adds up to A1 mix before its limiter"}
         tl.tracks.append(audio)
     return tl
 
@@ -116,7 +122,8 @@ class OTIO:
     name, suffix, adapter = "otio", ".otio", None
 
     def write(self, given, dest: Path) -> list[str]:
-        tl = build_otio(given.edit.timeline, shot_refs(given), str(given.mix_wav), given.edit.title)
+        tl = build_otio(given.edit.timeline, shot_refs(given), str(given.mix_wav), given.edit.title,
+                        {name: str(path) for name, path in given.stems.items()})
         if self.adapter is None:
             otio.adapters.write_to_file(tl, str(dest))
             return []

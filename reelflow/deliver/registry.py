@@ -5,7 +5,7 @@ where its files are). A plugin adds a deliverable without touching reelflow; the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -29,6 +29,7 @@ class DeliveryInput:
     store: Store  # where a deliverable keeps what it made, keyed by content (made once)
     edit_sha: str  # the finished MP4's content hash
     stills: EditStills | None = None  # the edit's frames, read once for every companion that shows them
+    stems: dict[str, Path] = field(default_factory=dict)  # the mix's parts (dialogue, effects, production, music)
 
     def path(self, suffix: str) -> Path:
         return self.out_dir / f"{self.edit.stem}{suffix}"

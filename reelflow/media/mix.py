@@ -224,13 +224,21 @@ def follow_picture(seg: AudioSegment, clip, fps: float) -> AudioSegment:
     return seg[:n]
 
 
+STEMS = ("dialogue", "effects", "production", "music")
+"""The mix's parts: recorded lines, sound effects, the clips' own sound (a model's dialogue and
+ambience come as one track), the music bed as ducked. Each is scaled by the mix's own gain, so
+they add up to the mix before its limiter: an editor can rebalance them."""
+
+
 def mix_edit(timeline: Timeline, sounds: list[ShotSound], bed: MusicBed, music: Path | None,
-             target_lufs: float, out_wav: Path) -> MixReport:
-    """The edit's sound at ``target_lufs`` into ``out_wav`` (compressed inputs are decoded beside it)."""
+             target_lufs: float, out_wav: Path, stems: dict[str, Path] | None = None) -> MixReport:
+    """The edit's sound at ``target_lufs`` into ``out_wav`` (compressed inputs are decoded beside
+    it); with ``stems`` (name -> path, names from STEMS), each part of it as a WAV too."""
     workdir = out_wav.parent
     fps = timeline.fps
     total_ms = _ms(timeline.frames, fps)
-    base = AudioSegment.silent(duration=total_ms, frame_rate=RATE).set_channels(2)
+    silent = AudioSegment.silent(duration=total_ms, frame_rate=RATE).set_channels(2)
+    layers = {name: silent for name in STEMS if name != "music"}
     speech: list[tuple[float, float]] = []
     for clip, sound in zip(timeline.clips, sounds):
         dur_ms = _ms(clip.frames, fps)
@@ -240,7 +248,7 @@ def mix_edit(timeline: Timeline, sounds: list[ShotSound], bed: MusicBed, music: 
             seg = AudioSegment.from_wav(str(sound.wav)).set_frame_rate(RATE).set_channels(2)[:dur_ms]
             if sound.gain_db:
                 seg = seg.apply_gain(sound.gain_db)
-            base = base.overlay(follow_picture(seg, clip, fps), position=at_ms)
+            layers["production"] = layers["production"].overlay(follow_picture(seg, clip, fps), position=at_ms)
             for s, e in sound.speech:
                 s2, e2 = max(t0, t0 + s), min(t1, t0 + e)
                 if e2 > s2:
@@ -253,12 +261,14 @@ def mix_edit(timeline: Timeline, sounds: list[ShotSound], bed: MusicBed, music: 
             st = st[:room]
             if stem.gain_db:
                 st = st.apply_gain(stem.gain_db)
-            base = base.overlay(st, position=at_ms + int(round(stem.at * 1000)))
+            layer = "dialogue" if stem.speech else "effects"
+            layers[layer] = layers[layer].overlay(st, position=at_ms + int(round(stem.at * 1000)))
             if stem.speech:
                 speech.append((t0 + stem.at, min(t1, t0 + stem.at + len(st) / 1000)))
     regions = merge_regions(speech)
-    mix = to_array(base)
-    n = mix.shape[0]
+    parts = {name: to_array(seg) for name, seg in layers.items()}
+    n = parts["production"].shape[0]
+    parts["music"] = np.zeros((n, 2), dtype=np.float32)
     if music is not None:
         m = load_audio(music, workdir).set_frame_rate(RATE).set_channels(2)
         if len(m) == 0:
@@ -274,10 +284,14 @@ def mix_edit(timeline: Timeline, sounds: list[ShotSound], bed: MusicBed, music: 
         if len(ma) < n:
             ma = np.pad(ma, ((0, n - len(ma)), (0, 0)))
         ma *= duck_envelope(n, regions, bed.duck_db)[:, None]
-        mix = mix + ma
+        parts["music"] = ma.astype(np.float32)
+    mix = parts["dialogue"] + parts["effects"] + parts["production"] + parts["music"]
     mix, lufs, gain = normalise(programme_edges(mix), target_lufs)
     mix = mix[:n]
     from_array(mix).export(str(out_wav), format="wav")
+    scale = np.float32(10 ** (gain / 20))
+    for name, path in (stems or {}).items():  # the same edges and gain as the mix, no limiter
+        from_array(np.clip(programme_edges(parts[name]) * scale, -1.0, 1.0)[:n]).export(str(path), format="wav")
     peak = float(np.max(np.abs(mix))) if len(mix) else 0.0
     return MixReport(
         integrated_lufs=round(lufs, 2) if math.isfinite(lufs) else lufs,

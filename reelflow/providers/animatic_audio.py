@@ -100,13 +100,14 @@ def _voice_for(speaker: str) -> str:
     return f"en-us+{variants[h % len(variants)]}"
 
 
-def speak(line: str, speaker: str, rng: np.random.Generator, workdir: Path) -> tuple[np.ndarray, bool]:
-    """Mono float speech for a line: espeak-ng when installed, else placeholder babble tones."""
+def speak(line: str, speaker: str, rng: np.random.Generator, workdir: Path, voice=None) -> tuple[np.ndarray, bool]:
+    """Mono float speech for a line: espeak-ng when installed (``voice``: the character's
+    settings, reelflow.voices), else placeholder babble tones."""
     exe = espeak_exe()
     if exe:
         out = workdir / f"line-{hashlib.sha1((speaker + line).encode()).hexdigest()[:10]}.wav"
-        subprocess.run([exe, "-v", _voice_for(speaker), "-s", "165", "-w", str(out), line],
-                       check=True, capture_output=True, timeout=60)
+        settings = voice.args() if voice is not None else ["-v", _voice_for(speaker), "-s", "165"]
+        subprocess.run([exe, *settings, "-w", str(out), line], check=True, capture_output=True, timeout=60)
         with wave.open(str(out), "rb") as wf:
             rate, width, ch = wf.getframerate(), wf.getsampwidth(), wf.getnchannels()
             raw = np.frombuffer(wf.readframes(wf.getnframes()), dtype=np.int16 if width == 2 else np.uint8)
@@ -121,7 +122,7 @@ def speak(line: str, speaker: str, rng: np.random.Generator, workdir: Path) -> t
     # fallback: one voiced tone burst per syllable-ish chunk, at speech rate
     syll = max(1, len(line) // 3)
     pieces = []
-    base = 120 + (int(hashlib.sha256(speaker.encode()).hexdigest(), 16) % 100)
+    base = (90 + 2 * voice.pitch) if voice is not None else 120 + (int(hashlib.sha256(speaker.encode()).hexdigest(), 16) % 100)
     for _ in range(syll):
         m = int(0.11 * SAMPLE_RATE)
         tt = np.arange(m) / SAMPLE_RATE
@@ -141,7 +142,7 @@ def render_audio(req: GenerationRequest, seconds: float, rng: np.random.Generato
     cursor = LEAD_IN
     n = mix.shape[0]
     for cue in req.dialogue:
-        voice, real = speak(cue.line, cue.speaker, rng, workdir)
+        voice, real = speak(cue.line, cue.speaker, rng, workdir, getattr(cue, "voice", None))
         if not real and "espeak-ng not installed: dialogue as placeholder tones" not in notes:
             notes.append("espeak-ng not installed: dialogue as placeholder tones")
         i0 = int(cursor * SAMPLE_RATE)

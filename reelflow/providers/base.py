@@ -10,13 +10,23 @@ import hashlib
 import json
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_serializer
+
+from ..voices import OfflineVoice
 
 
 class DialogueCue(BaseModel):
     model_config = ConfigDict(frozen=True)
     speaker: str
     line: str
+    voice: OfflineVoice | None = None  # the offline speaker's settings (the animatic's requests only)
+
+    @model_serializer(mode="wrap")
+    def _without_unset_voice(self, handler):
+        data = handler(self)
+        if data.get("voice") is None:  # requests made before voices keep their keys
+            data.pop("voice", None)
+        return data
 
 
 class GroupShot(BaseModel):
