@@ -20,16 +20,6 @@ from .catalog import Catalog, ModelSpec
 from .shotlist import Shot, ShotList
 
 
-class GroupPart(BaseModel):
-    """One shot inside a multi-shot call: its prompt and its whole seconds in the clip."""
-
-    model_config = ConfigDict(frozen=True)
-
-    shot_id: str
-    prompt: str
-    seconds: int
-
-
 class GroupPlan(BaseModel):
     model_config = ConfigDict(frozen=True)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from ..errors import TransientProviderError
 from .adapter import Adapter
 from .base import GenerationRequest, JobState
-from .common import base_url, classify, download_url, require
+from .common import missing_sdk, base_url, classify, download_url, require
 
 ENV = "ARK_API_KEY"
 
@@ -36,9 +36,7 @@ class BytePlusProvider(Adapter):
         try:
             from byteplussdkarkruntime import Ark
         except ImportError:  # an optional extra: say how to get it
-            from ..errors import PermanentProviderError
-
-            raise PermanentProviderError("byteplus: the SDK is not installed; pip install 'reelflow[byteplus]'") from None
+            raise missing_sdk("byteplus", "byteplus") from None
         return Ark(api_key=require(self.name, ENV), max_retries=0, timeout=60.0,
                    base_url=base_url("BYTEPLUS_BASE_URL", "https://ark.ap-southeast.bytepluses.com/api/v3"))
 

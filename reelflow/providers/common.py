@@ -74,6 +74,11 @@ def _prefect_api_configured() -> bool:
         return False
 
 
+def missing_sdk(provider: str, extra: str) -> PermanentProviderError:
+    """An optional SDK that is not installed: the error says how to get it."""
+    return PermanentProviderError(f"{provider}: the SDK is not installed; pip install 'reelflow[{extra}]'")
+
+
 def require(provider: str, env: str) -> str:
     value = credential(env)
     if not value:

@@ -17,7 +17,7 @@ from http import HTTPStatus
 from ..errors import OutputGoneError, TransientProviderError
 from .adapter import Adapter
 from .base import GenerationRequest, JobState
-from .common import build_input, classify, download_url, require
+from .common import missing_sdk, build_input, classify, download_url, require
 
 ENV = "DASHSCOPE_API_KEY"
 DEFAULT_BASE = "https://dashscope-intl.aliyuncs.com/api/v1"
@@ -32,9 +32,7 @@ def _sdk():
         import dashscope
         from dashscope import VideoSynthesis
     except ImportError:  # an optional extra: say how to get it
-        from ..errors import PermanentProviderError
-
-        raise PermanentProviderError("dashscope: the SDK is not installed; pip install 'reelflow[dashscope]'") from None
+        raise missing_sdk("dashscope", "dashscope") from None
 
     # read per call, not at import: a process may point the SDK elsewhere after importing it
     dashscope.base_http_api_url = os.environ.get("DASHSCOPE_HTTP_BASE_URL", DEFAULT_BASE).rstrip("/")

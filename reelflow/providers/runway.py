@@ -14,7 +14,7 @@ import os
 from ..errors import TransientProviderError
 from .adapter import Adapter
 from .base import GenerationRequest, JobState
-from .common import _data_url, classify, download_url, require
+from .common import missing_sdk, _data_url, classify, download_url, require
 
 ENV = "RUNWAYML_API_SECRET"
 RATIOS = {"16:9": "1280:720", "9:16": "720:1280"}
@@ -30,9 +30,7 @@ class RunwayProvider(Adapter):
         try:
             from runwayml import RunwayML
         except ImportError:  # an optional extra: say how to get it
-            from ..errors import PermanentProviderError
-
-            raise PermanentProviderError("runway: the SDK is not installed; pip install 'reelflow[runway]'") from None
+            raise missing_sdk("runway", "runway") from None
         # reelflow's own retries and ledger decide what is sent again, never the SDK
         return RunwayML(api_key=require(self.name, ENV), max_retries=0, timeout=60.0,
                         base_url=os.environ.get("RUNWAYML_BASE_URL") or None)
