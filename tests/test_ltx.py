@@ -13,7 +13,7 @@ from reelflow.providers.ltx import LTXProvider
 
 from .test_providers import cloud, run_task, video_bytes  # noqa: F401 (fixtures)
 
-DOCUMENTED = {"prompt", "model", "duration", "resolution", "fps", "generate_audio", "image_uri", "last_frame_uri"}
+DOCUMENTED = {"prompt", "model", "duration", "resolution", "fps", "generate_audio", "image_uri", "last_frame_image"}
 
 
 def test_bodies_as_documented(cloud, tmp_path, monkeypatch):

@@ -66,8 +66,8 @@ class LTXProvider(Adapter):
                 "fps": request.fps, "generate_audio": request.audio}
         if request.image_path:
             body["image_uri"] = _data_url(request.image_path) if inline else f"sha256:{request.image_sha256}"
-        if request.last_frame_path:
-            body["last_frame_uri"] = (_data_url(request.last_frame_path) if inline
+        if request.last_frame_path:  # the field models-2026-11.md 3.2 names for LTX's last frame [M]
+            body["last_frame_image"] = (_data_url(request.last_frame_path) if inline
                                       else f"sha256:{request.last_frame_sha256}")
         return body
 
