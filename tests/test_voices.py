@@ -81,7 +81,8 @@ def test_rendered_shots_speak_each_character_with_its_voice(prefect_harness, tmp
     from .conftest import make_repo
     from .test_cloud_flow import render
 
-    data = {**listing().model_dump(mode="json", exclude_defaults=True), "output": {"deliverables": ["otio", "stems"]}}
+    data = {**listing().model_dump(mode="json", exclude_defaults=True),
+            "output": {"deliverables": ["otio", "fcpxml", "stems"]}}
     m = render(make_repo(tmp_path, yaml.safe_dump(data, sort_keys=False), music=False), tmp_path)
     # the sound in parts beside the MP4, and as audio tracks an editor can turn on instead of the mix
     out = tmp_path / "out"
@@ -93,6 +94,10 @@ def test_rendered_shots_speak_each_character_with_its_voice(prefect_harness, tmp
     assert [t.name for t in tracks] == ["A1 mix", "A2 dialogue", "A3 effects", "A4 production", "A5 music"]
     assert [t.enabled for t in tracks] == [True, False, False, False, False]
     assert all(Path(t[0].media_reference.target_url[len("file://"):]).is_file() for t in tracks)
+    # FCP XML has no off switch: it carries the stems alone (1 video + 4 audio tracks)
+    xml = next(out.glob("*.xml")).read_text()
+    assert xml.count("<track>") == 5 and all(f".{n}.wav" in xml or f"-{n}.wav" in xml
+                                             for n in ("dialogue", "effects", "production", "music"))
     assert set(m["voices"]) == {"ben", "ada"} and m["voices"]["ada"]["offline"]["variant"] == "f4"
     prints: dict[str, list] = {"ben": [], "ada": []}
     for shot in m["shots"]:

@@ -138,7 +138,21 @@ class OTIO:
 
 
 class FCPXML(OTIO):
+    """FCP XML has no switched-off track (the adapter writes none): with stems, it carries the
+    stems alone, which add up to the mix, so the sound plays once and can be rebalanced."""
+
     name, suffix, adapter = "fcpxml", ".xml", "fcp_xml"
+
+    def prepare(self, tl: otio.schema.Timeline) -> otio.schema.Timeline:
+        stems = [t for t in tl.audio_tracks() if not t.enabled]
+        if not stems:
+            return tl
+        out = otio.schema.Timeline(name=tl.name, global_start_time=tl.global_start_time)
+        for track in [*tl.video_tracks(), *stems]:
+            copy = track.deepcopy()
+            copy.enabled = True
+            out.tracks.append(copy)
+        return out
 
 
 class EDL(OTIO):
