@@ -54,6 +54,11 @@ class MixReport:
     gain_db: float
 
 
+def _fit(a: np.ndarray, n: int) -> np.ndarray:
+    """``a`` cut or padded with silence to ``n`` samples."""
+    return a[:n] if len(a) >= n else np.pad(a, ((0, n - len(a)), (0, 0)))
+
+
 def _ms(frames: int, fps: int) -> float:
     return frames * 1000.0 / fps
 
@@ -266,8 +271,8 @@ def mix_edit(timeline: Timeline, sounds: list[ShotSound], bed: MusicBed, music: 
             if stem.speech:
                 speech.append((t0 + stem.at, min(t1, t0 + stem.at + len(st) / 1000)))
     regions = merge_regions(speech)
-    parts = {name: to_array(layers.pop(name)) for name in list(layers)}  # each layer's bytes freed as read
-    n = parts["production"].shape[0]
+    n = int(silent.frame_count())  # pydub's overlays round to the millisecond: every part cut to the edit
+    parts = {name: _fit(to_array(layers.pop(name)), n) for name in list(layers)}  # each layer freed as read
     parts["music"] = np.zeros((n, 2), dtype=np.float32)
     if music is not None:
         m = load_audio(music, workdir).set_frame_rate(RATE).set_channels(2)
