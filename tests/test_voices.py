@@ -82,7 +82,7 @@ def test_rendered_shots_speak_each_character_with_its_voice(prefect_harness, tmp
     from .test_cloud_flow import render
 
     data = {**listing().model_dump(mode="json", exclude_defaults=True),
-            "output": {"deliverables": ["otio", "fcpxml", "stems"]}}
+            "output": {"resolution": "720p", "deliverables": ["otio", "fcpxml", "stems"]}}
     m = render(make_repo(tmp_path, yaml.safe_dump(data, sort_keys=False), music=False), tmp_path)
     # the sound in parts beside the MP4, and as audio tracks an editor can turn on instead of the mix
     out = tmp_path / "out"
