@@ -52,6 +52,9 @@ def group_problem(shots: list[Shot]) -> str | None:
             if bad:
                 return (f"@shots.{i}.{field}@shot '{shot.id}' is rendered in one call with group "
                         f"'{shot.group}': {field} applies to a shot of its own (remove it or the group)")
+        if i + 1 < len(shots) and shots[i + 1].keyframe and shots[i + 1].group != shot.group:
+            return (f"@shots.{i + 1}.keyframe@shot '{shot.id}' ends group '{shot.group}', whose one call cannot end "
+                    f"on a given frame: continue from its last frame (remove keyframe) or end the group earlier")
         inside = i + 1 < len(shots) and shots[i + 1].group == shot.group
         if inside and shot.transition is not None and shot.transition.type != "cut":
             return (f"@shots.{i}.transition@group '{shot.group}' is one clip with hard cuts inside; "

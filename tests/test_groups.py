@@ -63,6 +63,9 @@ def test_a_group_no_model_can_call_at_once_renders_shot_by_shot_and_says_why():
       {"id": "b", "prompt": "p", "duration": 2, "group": "g"}], "shots.0.takes", "rendered in one call"),
     ([{"id": "a", "prompt": "p", "duration": 2, "group": "g", "transition": {"type": "crossfade", "seconds": 0.5}},
       {"id": "b", "prompt": "p", "duration": 2, "group": "g"}], "shots.0.transition", "hard cuts"),
+    ([{"id": "a", "prompt": "p", "duration": 2, "group": "g"}, {"id": "b", "prompt": "p", "duration": 2, "group": "g"},
+      {"id": "c", "prompt": "p", "duration": 2, "continues": True, "keyframe": "assets/images/ref.png"}],
+     "shots.2.keyframe", "cannot end on a given frame"),
 ])
 def test_group_mistakes_are_one_line_errors_at_the_field(tmp_path, shots, where, words):
     from reelflow.errors import ShotListError
