@@ -75,6 +75,7 @@ class ShotEntry(BaseModel):
     used_tier: str | None = None
     cache_hit: bool | None = None
     clip_sha256: str | None = None
+    lipsync: dict[str, Any] | None = None  # the used clip's mouth against its speech: r, offset in frames
 
 
 def shot_entry(s: EditShot, fps: float) -> ShotEntry:
@@ -102,7 +103,8 @@ def shot_entry(s: EditShot, fps: float) -> ShotEntry:
     if used:
         entry = entry.model_copy(update={
             "used_model": used.model if used.provider != "animatic" else "animatic", "used_provider": used.provider,
-            "used_tier": used.tier, "cache_hit": used.cache_hit, "clip_sha256": used.clip_sha256})
+            "used_tier": used.tier, "cache_hit": used.cache_hit, "clip_sha256": used.clip_sha256,
+            "lipsync": ((used.qc or {}).get("measured") or {}).get("lipsync")})
     return entry
 
 
@@ -196,4 +198,18 @@ def build_manifest(loaded: LoadedShotList, plan: Plan, edit: Edit, outputs: dict
               "actual_usd": edit.spent_usd(), "budget_usd": plan.budget_usd},
         qc=qc_tally(edit), notes=list(plan.notes), warnings=fallback_warnings(edit) + qc_warnings(edit),
         shots=shots, **({"groups": [g.model_dump() for g in plan.groups]} if plan.groups else {}),
-        **({"voices": voices} if (voices := voices_used(loaded.spec)) else {}))
+        **({"voices": voices} if (voices := voices_used(loaded.spec)) else {}),
+        **({"sound": sound} if (sound := sound_summary(shots, outputs.get("mix"))) else {}))
+
+
+def sound_summary(shots: list[ShotEntry], mix: dict[str, Any] | None) -> dict[str, Any]:
+    """The sound editor's figures: dialogue over music while someone speaks, and each speaking
+    shot's lip sync (where the clip's mouth is known: the animatic's speaking face)."""
+    lipsync = {s.id: s.lipsync for s in shots if s.lipsync}
+    out: dict[str, Any] = {}
+    if mix and mix.get("dialogue_to_music_db") is not None:
+        out["dialogue_to_music_db"] = mix["dialogue_to_music_db"]
+    if lipsync:
+        out["lipsync"] = lipsync
+        out["lipsync_min_r"] = min(v["r"] for v in lipsync.values())
+    return out

@@ -26,7 +26,8 @@ from reelflow.timeline import Timeline
 
 UPSCALE_VERSION = "upscale-2"
 CONFORM_VERSION = "conform-2"
-MIX_VERSION = "mix-4"  # 3: no DC, faded head and tail (AAC rang on a step: +1.7 dBTP); 4: with stems
+MIX_VERSION = "mix-5"  # 3: no DC, faded head and tail (AAC rang on a step: +1.7 dBTP); 4: with stems;
+# 5: the dialogue-to-music ratio
 EXPORT_VERSION = "export-2"  # by segments: a closed GOP at every shot boundary
 
 
@@ -66,6 +67,7 @@ class MixResult(BaseModel):
     duck_regions: list[tuple[float, float]]
     gain_db: float
     stems: dict[str, str] = {}  # dialogue, effects, production, music -> WAV in the store (same gain)
+    dialogue_to_music_db: float | None = None  # speech over the ducked music bed while someone speaks
 
 
 class Exported(BaseModel):
@@ -259,7 +261,8 @@ def mix_audio(job: MixJob, store_root: str) -> MixResult:
     sha = store.commit(part, out)
     result = MixResult(wav=out, sha256=sha, integrated_lufs=report.integrated_lufs,
                        true_peak_db=report.true_peak_db, sample_peak_db=report.sample_peak_db,
-                       duck_regions=report.duck_regions, gain_db=report.gain_db, stems=stem_refs)
+                       duck_regions=report.duck_regions, gain_db=report.gain_db, stems=stem_refs,
+                       dialogue_to_music_db=report.dialogue_to_music_db)
     write_json_atomic(report_path, json.loads(result.model_dump_json()))  # a crash never leaves half a report
     return result
 

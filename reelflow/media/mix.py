@@ -52,6 +52,7 @@ class MixReport:
     duck_regions: list[tuple[float, float]]
     music: str | None
     gain_db: float
+    dialogue_to_music_db: float | None = None  # speech over the ducked bed where both sound (None: no bed or no speech)
 
 
 def _fit(a: np.ndarray, n: int) -> np.ndarray:
@@ -290,6 +291,7 @@ def mix_edit(timeline: Timeline, sounds: list[ShotSound], bed: MusicBed, music: 
             ma = np.pad(ma, ((0, n - len(ma)), (0, 0)))
         ma *= duck_envelope(n, regions, bed.duck_db)[:, None]
         parts["music"] = ma.astype(np.float32)
+    ratio = speech_over_music_db(parts, regions)
     mix = parts["dialogue"] + parts["effects"]  # summed in place: a 3-minute part is 70 MB
     mix += parts["production"]
     mix += parts["music"]
@@ -304,8 +306,24 @@ def mix_edit(timeline: Timeline, sounds: list[ShotSound], bed: MusicBed, music: 
         integrated_lufs=round(lufs, 2) if math.isfinite(lufs) else lufs,
         sample_peak_db=round(20 * math.log10(peak), 2) if peak > 0 else float("-inf"),
         true_peak_db=round(true_peak_db(mix), 2), duck_regions=regions,
-        music=str(music) if music else None, gain_db=round(gain, 2),
+        music=str(music) if music else None, gain_db=round(gain, 2), dialogue_to_music_db=ratio,
     )
+
+
+def speech_over_music_db(parts: dict[str, np.ndarray], regions: list[tuple[float, float]]) -> float | None:
+    """How far the speech stands above the music while someone speaks (RMS dB over the speech
+    regions): the sound editor's intelligibility figure (about +10 dB or more reads clearly)."""
+    if not regions or not np.any(parts["music"]):
+        return None
+    idx = np.concatenate([np.arange(int(s * RATE), min(len(parts["music"]), int(e * RATE))) for s, e in regions])
+    if not len(idx):
+        return None
+    speech = parts["dialogue"][idx] + parts["production"][idx]  # a model's lines come in its own sound
+    music = parts["music"][idx]
+    rms = lambda a: float(np.sqrt(np.mean(np.square(a, dtype=np.float64))))  # noqa: E731
+    if rms(music) == 0 or rms(speech) == 0:
+        return None
+    return round(20 * math.log10(rms(speech) / rms(music)), 2)
 
 
 def audio_seconds(path: Path) -> float:

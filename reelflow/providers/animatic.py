@@ -22,7 +22,8 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from ..media.ffmpeg import AAC, INTERMEDIATE, ffmpeg_exe, ffmpeg_slot, run_ffmpeg
 from ..memory import release
-from .animatic_audio import _has, render_audio, write_wav
+from .animatic_audio import SAMPLE_RATE, _has, render_audio, write_wav
+from .animatic_mouth import Face, openness
 from .animatic_frames import RAMP_SECONDS, Overlay, _still, _towards
 from .base import GenerationRequest, JobState
 
@@ -310,10 +311,11 @@ def render_animatic(req: GenerationRequest, dest: Path) -> dict:
     notes: list[str] = []
     with tempfile.TemporaryDirectory(prefix="reelflow-animatic-") as tmp:
         work = Path(tmp)
-        audio, spans, audio_notes = render_audio(req, seconds, _rng(req, "audio"), work)
+        audio, spans, audio_notes, speech = render_audio(req, seconds, _rng(req, "audio"), work)
         if not req.audio:
             audio = audio * 0.0
             spans, audio_notes = [], ["audio off"]
+        face = Face(w, h, openness(speech, SAMPLE_RATE, fps, frames)) if spans else None
         notes += audio_notes
         wav = work / "audio.wav"
         write_wav(wav, audio)
@@ -343,6 +345,8 @@ def render_animatic(req: GenerationRequest, dest: Path) -> dict:
                     if shown[0] != box:
                         shown = (box, np.array(plate.resize((w, h), Image.Resampling.BILINEAR, box=box)))
                     frame = overlay.on(shown[1].copy(), k)
+                    if face is not None:  # a speaking face whose mouth follows the lines
+                        frame = face.on(frame, k)
                     frame = _towards(frame, first, 1 - k / ramp)  # exactly the first frame at k = 0
                     frame = _towards(frame, last, 1 - (frames - 1 - k) / ramp)  # and the last at the end
                     proc.stdin.write(frame.tobytes())
@@ -365,7 +369,7 @@ class AnimaticProvider:
     """Offline previs renderer, behind the same protocol as the cloud adapters."""
 
     name = "animatic"
-    version = "2"  # 2: first and last frames honoured; slate composited per frame
+    version = "3"  # 2: first and last frames honoured; slate composited per frame; 3: a speaking face
 
     def submit(self, request: GenerationRequest) -> str:
         return "animatic-" + hashlib.sha256(request.model_dump_json().encode()).hexdigest()[:20]
@@ -398,6 +402,15 @@ class AnimaticProvider:
 
     def poll_interval(self) -> float:
         return 0.0
+
+    def mouth_box(self, request: GenerationRequest) -> tuple[float, float, float, float] | None:
+        """Where its speaking face's mouth is, when the clip speaks (QC measures the lip sync)."""
+        if not (request.audio and request.dialogue) or request.group or request.extend_from:
+            return None
+        from .animatic_mouth import mouth_box
+
+        w, h, _ = render_size(request)
+        return mouth_box(w, h)
 
 
 # exposed for tests and the CLI

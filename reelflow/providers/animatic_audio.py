@@ -134,13 +134,15 @@ def speak(line: str, speaker: str, rng: np.random.Generator, workdir: Path, voic
 
 
 def render_audio(req: GenerationRequest, seconds: float, rng: np.random.Generator, workdir: Path
-                 ) -> tuple[np.ndarray, list[tuple[float, float]], list[str]]:
-    """Ambience + dialogue. Returns samples, speech spans (s) and notes for the manifest."""
+                 ) -> tuple[np.ndarray, list[tuple[float, float]], list[str], np.ndarray]:
+    """Ambience + dialogue. Returns samples, speech spans (s), notes for the manifest and the
+    speech alone (mono: what the animatic's mouth follows)."""
     mix, layers = ambience(req.audio_cue, req.prompt, seconds, rng)
     notes = [f"ambience: {', '.join(layers)}"]
     spans: list[tuple[float, float]] = []
     cursor = LEAD_IN
     n = mix.shape[0]
+    speech = np.zeros(n, dtype=np.float32)
     for cue in req.dialogue:
         voice, real = speak(cue.line, cue.speaker, rng, workdir, getattr(cue, "voice", None))
         if not real and "espeak-ng not installed: dialogue as placeholder tones" not in notes:
@@ -155,9 +157,10 @@ def render_audio(req: GenerationRequest, seconds: float, rng: np.random.Generato
         pan = 0.5 + 0.3 * math.sin(len(spans) * 2.1)
         mix[i0:i1, 0] += voice[: i1 - i0] * (1.2 - pan)
         mix[i0:i1, 1] += voice[: i1 - i0] * (0.2 + pan)
+        speech[i0:i1] += voice[: i1 - i0]
         spans.append((round(i0 / SAMPLE_RATE, 3), round(i1 / SAMPLE_RATE, 3)))
         cursor = i1 / SAMPLE_RATE + GAP
-    return np.clip(mix, -0.99, 0.99), spans, notes
+    return np.clip(mix, -0.99, 0.99), spans, notes, speech
 
 
 def write_wav(path: Path, samples: np.ndarray) -> None:

@@ -37,6 +37,7 @@ def expectation(request: GenerationRequest, provider) -> Expectation:
         moving_camera=parse_camera(request.camera).label != "static",
         first_frame=request.image_path if (request.frames_required and request.image_path and not extending) else None,
         cast_images=tuple(request.reference_paths),
+        mouth=provider.mouth_box(request) if hasattr(provider, "mouth_box") else None,
     )
 
 

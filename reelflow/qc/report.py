@@ -23,6 +23,7 @@ class Expectation(BaseModel):
     moving_camera: bool = False
     first_frame: str | None = None  # path of the image the clip must open on
     cast_images: tuple[str, ...] = ()
+    mouth: tuple[float, float, float, float] | None = None  # where a speaking mouth is (fractions of the frame)
 
 
 class Finding(BaseModel):

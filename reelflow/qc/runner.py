@@ -15,7 +15,7 @@ from .measure import ClipSignals, read_clip
 from .report import Expectation, Finding, QCReport
 
 GROUP = "reelflow.qc"
-VERSION = 7  # of the built-in measurements: stored reports of an older version are measured again
+VERSION = 8  # of the built-in measurements: stored reports of an older version are measured again
 
 
 @lru_cache(maxsize=None)
@@ -73,7 +73,7 @@ def check_clip(path: str | Path, expect: Expectation | None = None, overrides: M
     sig = read_clip(path)
     findings = run_checks(sig, expect or Expectation(), overrides)
     measured = {"seconds": round(sig.seconds, 3), "width": sig.width, "height": sig.height, "fps": sig.fps,
-                "audio": sig.audio is not None}
+                "audio": sig.audio is not None, **sig.memo.get("measured", {})}  # what checks measured
     return QCReport(clip=Path(path).name, sha256=sha256, findings=tuple(findings), measured=measured,
                     seconds_spent=round(time.perf_counter() - t0, 3))
 
