@@ -67,10 +67,12 @@ def conform_all(run: RenderRun, edit: Edit, label: str, size: tuple[int, int]) -
 
 def mix_job(run: RenderRun, edit: Edit, conformed: dict[str, Conformed]) -> MixJob:
     """Each shot's sound (native clip audio if on, recorded dialogue stems, effects) and the bed."""
+    from reelflow.flows.speech import resolve_stem
+
     loaded, spec = run.loaded, run.loaded.spec
     sounds = []
     for s in edit.shots:
-        stems = [Stem(loaded.resolve_asset(p.file), p.start, p.gain_db, speech=True)
+        stems = [Stem(resolve_stem(run, p.file), p.start, p.gain_db, speech=True)
                  for p in s.lines(run.stem_seconds) if p.file]
         stems += [Stem(loaded.resolve_asset(fx.file), fx.at, fx.gain_db) for fx in s.shot.sfx]
         sounds.append(ShotSound(wav=run.store.file(conformed[s.id].audio), gain_db=s.shot.audio.gain_db,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from prefect import get_run_logger
@@ -69,6 +69,7 @@ class RenderRun:
     progress: Progress
     links: Links
     catalog_path: str | None = None
+    speech: dict = field(default_factory=dict)  # (shot id, line index) -> a synthesised line's store path
 
     def task(self, task, name: str | None = None, **options):
         """``task`` as this run uses it: results persisted once, in the run's store (the task
@@ -84,8 +85,10 @@ class RenderRun:
         return route == "animatic" or bool(ext and route in ext.routes)
 
     def stem_seconds(self, file: str) -> float:
-        """Length of a recorded stem named in the shot list (for placing dialogue)."""
-        return audio_seconds(self.loaded.resolve_asset(file))
+        """Length of a stem: recorded (named in the shot list) or synthesised (store:...)."""
+        from reelflow.flows.speech import resolve_stem
+
+        return audio_seconds(resolve_stem(self, file))
 
     def frame_file(self, frame: Frame) -> str:
         """A keyframe asset is named absolutely (in the checkout); a clip's frame is in the store."""
@@ -136,6 +139,12 @@ class RenderRun:
 
             update["dialogue"] = tuple(c.model_copy(update={"voice": voice_for(c.speaker, self.loaded.spec.cast)[1]})
                                        for c in request.dialogue)
+        if res.route == "animatic" and request.audio:  # lines mixed from stems: the mouth follows them
+            from reelflow.flows.speech import dialogue_track
+
+            track = dialogue_track(self, shot, variant.seconds or request.seconds)
+            if track:
+                update.update(driving_audio_path=track[0], driving_audio_sha256=track[1])
         if variant.extend:  # the clip so far goes in (no frame, no references: the clip carries them)
             update.update(video_path=str(self.store.file(variant.extend.path)), video_sha256=variant.extend.sha256,
                           extend_from=variant.extend.job_id, reference_paths=(), reference_sha256s=(),
@@ -166,8 +175,11 @@ class RenderRun:
 
 def render_tier(run: RenderRun, edit: Edit, tier: str, shot_ids: list[str]) -> Edit:
     """The edit with a take of ``tier`` for each listed shot (every take, for shots with several)."""
+    from reelflow.flows.speech import speak
+
     for problem in edit.split_cuts() if tier == "final" else ():
         get_run_logger().warning(problem)
+    edit = speak(run, edit)  # dialogue before pictures: a lip-syncing route follows the stems
     takes = run_coro_as_sync(_render_all(run, edit, tier, [i for i in edit.ids if i in set(shot_ids)]))
     options = {i: t for i, t in takes.items() if isinstance(t, tuple)}
     return edit.with_takes(tier, {i: t for i, t in takes.items() if i not in options}).with_options(options)

@@ -84,6 +84,8 @@ class Edit:
     timeline: Timeline
     shots: tuple[EditShot, ...]
     approved: tuple[str, ...] = ()
+    speech: Mapping[tuple[str, int], Mapping] = field(default_factory=dict)
+    """Synthesised lines: (shot id, line index) -> the spoken line's facts (path, cost, cache hit)."""
 
     @classmethod
     def planned(cls, loaded: LoadedShotList, plan: Plan) -> "Edit":
@@ -150,6 +152,21 @@ class Edit:
                 if after.plan.continuity in ("last_frame", "keyframe")
                 and (before.id in self.approved) != (after.id in self.approved)]
 
+    def with_speech(self, spoken: Mapping[tuple[str, int], Mapping]) -> "Edit":
+        """Synthesised lines become stems of their shots (``store:<path>``), mixed and captioned
+        like recorded lines; what an earlier call recorded (its cost) is kept."""
+        speech = {**spoken, **self.speech}
+        shots = []
+        for s in self.shots:
+            lines = [line.model_copy(update={"file": f"store:{speech[(s.id, k)]['path']}"})
+                     if (s.id, k) in speech and not line.file else line for k, line in enumerate(s.shot.dialogue)]
+            shots.append(replace(s, shot=s.shot.model_copy(update={"dialogue": lines})) if lines != list(s.shot.dialogue)
+                         else s)
+        return replace(self, shots=tuple(shots), speech=speech)
+
+    def speech_spent_usd(self) -> float:
+        return round(sum(v["cost_usd"] for v in self.speech.values() if not v["cache_hit"]), 6)
+
     def approve(self, shot_ids) -> "Edit":
         return replace(self, approved=tuple(i for i in self.ids if i in set(shot_ids)))
 
@@ -175,4 +192,5 @@ class Edit:
         kept = {s.id: s for s in self.shots if s.id not in redo}
         return replace(fresh, shots=tuple(replace(s, takes=kept[s.id].takes, options=kept[s.id].options,
                                                   chosen=kept[s.id].chosen) if s.id in kept else s
-                                          for s in fresh.shots), approved=self.approved)
+                                          for s in fresh.shots), approved=self.approved).with_speech(
+            {k: v for k, v in self.speech.items() if k[0] not in redo})

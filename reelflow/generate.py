@@ -31,6 +31,7 @@ from .media.ffmpeg import probe
 from .providers.base import DialogueCue, GenerationRequest, Provider, cache_key, clip_key
 from .routing import RenderSpec
 from .shotlist import LoadedShotList, Shot
+from .speech import synthesised
 from .store import Store, sha256_file
 
 log = logging.getLogger("reelflow.generate")
@@ -92,7 +93,8 @@ def build_request(loaded: LoadedShotList, shot: Shot, spec: RenderSpec, route_mo
         height=spec.height, fps=spec.fps, aspect=spec.aspect, audio=spec.audio,
         audio_cue=shot.audio.cue if shot.audio.native else None,
         # lines with a recorded stem are mixed from the file, not generated
-        dialogue=tuple(DialogueCue(speaker=d.speaker, line=d.line) for d in shot.dialogue if not d.file),
+        dialogue=tuple(DialogueCue(speaker=d.speaker, line=d.line) for d in shot.dialogue
+                       if not d.file and not synthesised(d, loaded.spec.cast)),  # a TTS line is a stem, not asked of the model
         image_sha256=image_sha, image_path=image_path, route_params=route_params or {},
     )
 

@@ -195,11 +195,23 @@ def build_manifest(loaded: LoadedShotList, plan: Plan, edit: Edit, outputs: dict
                    | {"path": Path(proto["published"]).name}) if proto else None,
         mix=outputs.get("mix"), deliverables=outputs.get("deliverables"),
         cost={"estimated_usd": {"draft": plan.draft_cost, "final": plan.final_cost, "total": plan.total_cost},
-              "actual_usd": edit.spent_usd(), "budget_usd": plan.budget_usd},
+              "actual_usd": round(edit.spent_usd() + edit.speech_spent_usd(), 4), "budget_usd": plan.budget_usd},
         qc=qc_tally(edit), notes=list(plan.notes), warnings=fallback_warnings(edit) + qc_warnings(edit),
         shots=shots, **({"groups": [g.model_dump() for g in plan.groups]} if plan.groups else {}),
         **({"voices": voices} if (voices := voices_used(loaded.spec)) else {}),
-        **({"sound": sound} if (sound := sound_summary(shots, outputs.get("mix"))) else {}))
+        **({"sound": sound} if (sound := sound_summary(shots, outputs.get("mix"))) else {}),
+        **({"speech": speech} if (speech := speech_summary(edit)) else {}))
+
+
+def speech_summary(edit: Edit) -> dict[str, Any]:
+    """Lines synthesised through TTS routes: each line's stem and voice, and what they cost."""
+    if not edit.speech:
+        return {}
+    lines = [{"shot": shot, "line": k + 1, "route": v["route"], "voice": v["voice"], "seconds": v["seconds"],
+              "sha256": v["sha256"], "cache_hit": v["cache_hit"], "cost_usd": v["cost_usd"]}
+             for (shot, k), v in sorted(edit.speech.items(), key=lambda kv: (edit.ids.index(kv[0][0]), kv[0][1]))]
+    return {"lines": lines, "synthesised": sum(not v["cache_hit"] for v in edit.speech.values()),
+            "cost_usd": edit.speech_spent_usd()}
 
 
 def sound_summary(shots: list[ShotEntry], mix: dict[str, Any] | None) -> dict[str, Any]:

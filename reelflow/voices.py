@@ -4,8 +4,8 @@
 speaks natively is given in its prompt) and the offline speaker's settings (espeak-ng variant,
 pitch, speed). Where nothing is given, the offline voice is derived from the character's name,
 so the animatic speaks every line of one character with one voice and two characters
-differently. Cloud TTS routes (OpenAI speech, ElevenLabs, Gemini TTS) are not in this version.
-A dialogue line's speaker is matched to the cast by name ("Ben" speaks as `cast.ben`).
+differently. With a TTS route (`route: openai`, reelflow/speech.py) its lines are synthesised
+into dialogue stems instead. A dialogue line's speaker is matched to the cast by name ("Ben" speaks as `cast.ben`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import hashlib
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .schema_types import ShortText, Strict
 
@@ -24,8 +24,11 @@ ESPEAK_VARIANTS = ("m1", "m2", "m3", "m4", "m5", "m7", "f1", "f2", "f3", "f4")
 class Voice(Strict):
     """How a character sounds, in every shot it speaks in."""
 
-    route: Literal["espeak"] = "espeak"
-    """Where its lines are synthesised: offline espeak-ng (the only route in this version)."""
+    route: Literal["espeak", "openai"] = "espeak"
+    """Where its lines are synthesised: offline espeak-ng (spoken inside the animatic's clip), or
+    a TTS route (reelflow/speech.py): each line a dialogue stem, paid once."""
+    voice_id: Annotated[str, Field(min_length=1, max_length=80)] | None = None
+    """The TTS route's voice (openai: alloy, ash, coral, ... or a custom voice_...)."""
     speed: Annotated[float, Field(ge=0.5, le=2.0)] = 1.0
     style: ShortText | None = None
     """Words for the voice ("gravelly, slow"): the prompt of a model that speaks natively."""
@@ -33,6 +36,20 @@ class Voice(Strict):
     """Offline: the espeak-ng variant (m1-m7, f1-f4)."""
     pitch: Annotated[int, Field(ge=0, le=99)] | None = None
     """Offline: espeak-ng pitch (0-99)."""
+
+
+    @model_validator(mode="after")
+    def _usable(self):
+        import datetime as dt
+
+        from .speech import route_problem
+
+        if self.voice_id and self.route == "espeak":
+            raise ValueError("voice_id names a TTS route's voice; espeak takes variant and pitch")
+        problem = route_problem(self.route, self.voice_id, dt.date.today())
+        if problem:
+            raise ValueError(problem)
+        return self
 
 
 class OfflineVoice(BaseModel):
@@ -83,10 +100,12 @@ def voices_used(spec) -> dict[str, dict]:
             who, offline = voice_for(line.speaker, spec.cast)
             entry = spec.cast[who].voice if who in spec.cast else None
             row = out.setdefault(who, {"cast": who in spec.cast, "route": entry.route if entry else "espeak",
+                                       **({"voice_id": entry.voice_id} if entry and entry.voice_id else {}),
                                        "style": entry.style if entry else None, "offline": offline.model_dump(),
                                        "lines": 0, "recorded": 0, "shots": []})
             row["lines"] += 1
             row["recorded"] += 1 if line.file else 0
+            row["synthesised"] = row.get("synthesised", 0) + (1 if not line.file and entry and entry.route != "espeak" else 0)
             if shot.id not in row["shots"]:
                 row["shots"].append(shot.id)
     return out
@@ -99,7 +118,8 @@ def voice_styles(shot, cast) -> list[tuple[str, str]]:
     for line in shot.dialogue:
         name = cast_name_of(line.speaker, cast)
         voice = cast[name].voice if name else None
-        if not line.file and voice is not None and voice.style and line.speaker not in found:
+        if not line.file and voice is not None and voice.style and voice.route == "espeak" \
+                and line.speaker not in found:  # a TTS voice's lines are stems: the model does not speak them
             found[line.speaker] = voice.style.strip().rstrip(".")
     return list(found.items())
 

@@ -45,7 +45,7 @@ def test_each_character_has_one_stable_voice_and_two_characters_differ():
 
 def test_a_voice_route_this_version_cannot_synthesise_is_refused():
     with pytest.raises(ValueError, match="espeak"):
-        ShotList.model_validate({"title": "t", "cast": {"ben": {"description": "x", "voice": {"route": "openai"}}},
+        ShotList.model_validate({"title": "t", "cast": {"ben": {"description": "x", "voice": {"route": "elevenlabs"}}},
                                  "shots": [{"id": "a", "prompt": "p", "duration": 2}]})
 
 

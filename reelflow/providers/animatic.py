@@ -315,7 +315,8 @@ def render_animatic(req: GenerationRequest, dest: Path) -> dict:
         if not req.audio:
             audio = audio * 0.0
             spans, audio_notes = [], ["audio off"]
-        face = Face(w, h, openness(speech, SAMPLE_RATE, fps, frames)) if spans else None
+        face = Face(w, h, openness(speech, SAMPLE_RATE, fps, frames)) if spans and speech.any() else None
+        spans = spans if req.dialogue else []  # a stem's speech is placed by the mix, not reported as the clip's
         notes += audio_notes
         wav = work / "audio.wav"
         write_wav(wav, audio)
@@ -405,7 +406,8 @@ class AnimaticProvider:
 
     def mouth_box(self, request: GenerationRequest) -> tuple[float, float, float, float] | None:
         """Where its speaking face's mouth is, when the clip speaks (QC measures the lip sync)."""
-        if not (request.audio and request.dialogue) or request.group or request.extend_from:
+        if not (request.audio and (request.dialogue or request.driving_audio_path)) or request.group \
+                or request.extend_from:
             return None
         from .animatic_mouth import mouth_box
 

@@ -160,7 +160,24 @@ def render_audio(req: GenerationRequest, seconds: float, rng: np.random.Generato
         speech[i0:i1] += voice[: i1 - i0]
         spans.append((round(i0 / SAMPLE_RATE, 3), round(i1 / SAMPLE_RATE, 3)))
         cursor = i1 / SAMPLE_RATE + GAP
+    if req.driving_audio_path:  # lines mixed from stems: the mouth follows them, the mix adds them
+        speech = speech + read_mono(Path(req.driving_audio_path), n)
+        spans = spans or [(0.0, round(n / SAMPLE_RATE, 3))]
+        notes.append("lip sync: the mouth follows the shot's dialogue stems")
     return np.clip(mix, -0.99, 0.99), spans, notes, speech
+
+
+def read_mono(path: Path, n: int) -> np.ndarray:
+    """A WAV as mono float at the animatic's rate, cut or padded to ``n`` samples."""
+    with wave.open(str(path), "rb") as wf:
+        rate, width, ch = wf.getframerate(), wf.getsampwidth(), wf.getnchannels()
+        raw = np.frombuffer(wf.readframes(wf.getnframes()), dtype=np.int16 if width == 2 else np.uint8)
+    x = raw.astype(np.float32) / 32768.0
+    if ch > 1:
+        x = x.reshape(-1, ch).mean(axis=1)
+    if rate != SAMPLE_RATE:
+        x = np.interp(np.linspace(0, len(x) - 1, int(len(x) * SAMPLE_RATE / rate)), np.arange(len(x)), x)
+    return np.pad(x[:n], (0, max(0, n - len(x)))).astype(np.float32)
 
 
 def write_wav(path: Path, samples: np.ndarray) -> None:

@@ -72,6 +72,8 @@ class GenerationRequest(BaseModel):
     reference_paths: tuple[str, ...] = ()
     extend_from: str | None = None  # the provider's id of the job whose clip this one continues
     draft_task_id: str | None = None  # a native draft this final promotes (Seedance 2.5 on ModelArk)
+    driving_audio_sha256: str | None = None  # the shot's dialogue track the clip must follow (lip sync)
+    driving_audio_path: str | None = None
     group: tuple[GroupShot, ...] = ()  # a scene group in one call: the shots, in order (``seconds`` is their sum)
     frames_required: bool = False
     """The first/last frame is continuity (not a reference image a text-only endpoint may skip):
@@ -80,8 +82,10 @@ class GenerationRequest(BaseModel):
     def key_fields(self) -> dict:
         """What identifies the clip: content hashes, never paths. Fields added after stores
         were written are left out while empty, so those stores keep their keys."""
-        exclude = {"image_path", "video_path", "last_frame_path", "reference_paths", "frames_required"}
-        exclude |= {f for f in ("last_frame_sha256", "reference_sha256s", "extend_from", "draft_task_id", "group")
+        exclude = {"image_path", "video_path", "last_frame_path", "reference_paths", "frames_required",
+                   "driving_audio_path"}
+        exclude |= {f for f in ("last_frame_sha256", "reference_sha256s", "extend_from", "draft_task_id", "group",
+                                "driving_audio_sha256")
                     if not getattr(self, f)}
         return self.model_dump(mode="json", exclude=exclude)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .checks import Check
-from .measure import ClipSignals
+from .measure import ClipSignals, read_speech
 from .report import Expectation
 
 MAX_LAG = 3  # frames either way: an offset of 1-2 frames is invisible, more reads as out of sync
@@ -26,14 +26,14 @@ def mouth_track(sig: ClipSignals, box: tuple[float, float, float, float]) -> np.
     return 255.0 - luma[:, y0:y1, x0:x1].mean(axis=(1, 2))
 
 
-def loudness_track(sig: ClipSignals) -> np.ndarray:
-    """The sound's RMS over each frame."""
+def loudness_track(sig: ClipSignals, speech: np.ndarray | None = None, rate: int = 48000) -> np.ndarray:
+    """The RMS over each frame of ``speech`` (a dialogue track at ``rate``), else of the clip's sound."""
     n = len(sig.frames)
     out = np.zeros(n, dtype=np.float64)
-    if sig.audio is None or not sig.fps:
+    if speech is None and (sig.audio is None or not sig.fps):
         return out
-    mono = sig.audio.mean(axis=1) if sig.audio.ndim == 2 else sig.audio
-    step = sig.sample_rate / sig.fps
+    mono = speech if speech is not None else (sig.audio.mean(axis=1) if sig.audio.ndim == 2 else sig.audio)
+    step = (rate if speech is not None else sig.sample_rate) / sig.fps
     for k in range(n):
         seg = mono[int(k * step):int((k + 1) * step)]
         out[k] = float(np.sqrt(np.mean(seg.astype(np.float64) ** 2))) if len(seg) else 0.0
@@ -63,9 +63,10 @@ class LipSync(Check):
     params = {"min_r": 0.5}
 
     def run(self, sig: ClipSignals, expect: Expectation, p):
-        if expect.mouth is None or sig.audio is None or len(sig.frames) < 3:
+        if expect.mouth is None or len(sig.frames) < 3 or (sig.audio is None and not expect.speech_audio):
             return []
-        r, lag = correlation(mouth_track(sig, expect.mouth), loudness_track(sig))
+        speech = read_speech(expect.speech_audio) if expect.speech_audio else None
+        r, lag = correlation(mouth_track(sig, expect.mouth), loudness_track(sig, speech))
         sig.memo.setdefault("measured", {})["lipsync"] = {"r": r, "offset_frames": lag}
         if r >= p["min_r"]:
             return []

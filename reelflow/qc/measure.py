@@ -92,3 +92,13 @@ def load_image(path: str | Path, size: tuple[int, int]) -> np.ndarray:
 
     with Image.open(path) as img:
         return np.asarray(img.convert("RGB").resize(size, Image.Resampling.BOX), dtype=np.uint8)
+
+
+def read_speech(path: str | Path, rate: int = 48000) -> np.ndarray:
+    """A dialogue track (WAV) as mono float at ``rate``: what a lip-synced mouth must follow."""
+    from ..providers.animatic_audio import read_mono
+    import wave
+
+    with wave.open(str(path), "rb") as wf:
+        n = int(wf.getnframes() * rate / wf.getframerate())
+    return read_mono(Path(path), n)

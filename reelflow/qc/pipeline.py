@@ -38,6 +38,7 @@ def expectation(request: GenerationRequest, provider) -> Expectation:
         first_frame=request.image_path if (request.frames_required and request.image_path and not extending) else None,
         cast_images=tuple(request.reference_paths),
         mouth=provider.mouth_box(request) if hasattr(provider, "mouth_box") else None,
+        speech_audio=request.driving_audio_path,
     )
 
 

@@ -24,6 +24,7 @@ class Expectation(BaseModel):
     first_frame: str | None = None  # path of the image the clip must open on
     cast_images: tuple[str, ...] = ()
     mouth: tuple[float, float, float, float] | None = None  # where a speaking mouth is (fractions of the frame)
+    speech_audio: str | None = None  # the dialogue track the mouth must follow (else the clip's own sound)
 
 
 class Finding(BaseModel):

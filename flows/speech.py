@@ -1,0 +1,73 @@
+"""Dialogue before pictures: every line a TTS voice speaks is synthesised once (speak-line tasks,
+paid once per line and voice), and each speaking shot's stems are laid into one dialogue track,
+the driving audio a lip-syncing route follows (the animatic's mouth offline)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from prefect import get_run_logger
+
+from reelflow.dialogue import place_lines
+from reelflow.edit import Edit
+from reelflow.speech import speech_requests
+from reelflow.store import sha256_file, temp_prefix
+from reelflow.tasks.speech import speak_line
+
+TRACK_VERSION = "track-1"
+
+
+def speak(run, edit: Edit) -> Edit:
+    """The edit with every synthesised line as a stem of its shot (run.speech keeps the paths)."""
+    todo = {k: r for k, r in speech_requests(run.loaded.spec).items() if k not in edit.speech}
+    if not todo:
+        return edit
+    distinct = {r.key(): r for r in todo.values()}
+    futures = {key: run.task(speak_line, f"speak-{r.route}-{key[:10]}").submit(request=r, store_root=str(run.store.root))
+               for key, r in distinct.items()}
+    done = {key: f.result() for key, f in futures.items()}
+    spoken, seen = {}, set()
+    for (shot_id, k), r in todo.items():
+        line = done[r.key()]
+        first = r.key() not in seen
+        seen.add(r.key())
+        spoken[(shot_id, k)] = {"path": line.path, "sha256": line.sha256, "seconds": line.seconds,
+                                "route": r.route, "voice": r.voice, "cache_hit": line.cache_hit or not first,
+                                "cost_usd": line.cost_usd if first else 0.0}
+    paid = [v for v in spoken.values() if not v["cache_hit"]]
+    get_run_logger().info("speech: %d line(s) synthesised, %d from the store, $%.4f", len(paid),
+                          len(spoken) - len(paid), sum(v["cost_usd"] for v in paid))
+    run.speech.update({k: v["path"] for k, v in spoken.items()})
+    return edit.with_speech(spoken)
+
+
+def resolve_stem(run, file: str):
+    """A stem's file: a synthesised one in the store, a recorded one in the checkout."""
+    return run.store.file(file[len("store:"):]) if file.startswith("store:") else run.loaded.resolve_asset(file)
+
+
+def dialogue_track(run, shot, seconds: float) -> tuple[str, str] | None:
+    """(path, sha256) of the shot's stems laid out as the mix will place them, ``seconds`` long;
+    None when the shot has no stem (its lines, if any, are the model's to speak)."""
+    from pydub import AudioSegment
+
+    lines = [line.model_copy(update={"file": f"store:{run.speech[(shot.id, k)]}"})
+             if (shot.id, k) in run.speech and not line.file else line for k, line in enumerate(shot.dialogue)]
+    placed = [p for p in place_lines(lines, run.stem_seconds) if p.file]
+    if not placed:
+        return None
+    files = [resolve_stem(run, p.file) for p in placed]
+    parts = [TRACK_VERSION, round(float(seconds), 4),
+             [(sha256_file(f), round(p.start, 4), p.gain_db) for f, p in zip(files, placed)]]
+    key = hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+    dest = run.store.root / "derived" / f"dialogue-{key}.wav"
+    if not run.store.verified(dest, None):
+        track = AudioSegment.silent(duration=int(round(seconds * 1000)), frame_rate=48000)
+        for f, p in zip(files, placed):
+            stem = AudioSegment.from_file(str(f)).set_frame_rate(48000).set_channels(1)
+            track = track.overlay(stem.apply_gain(p.gain_db) if p.gain_db else stem, position=int(round(p.start * 1000)))
+        part = dest.with_name(f"{temp_prefix(dest.name)}part.wav")
+        track.export(str(part), format="wav")
+        run.store.commit(part, run.store.ref(dest))
+    return str(dest), sha256_file(dest)

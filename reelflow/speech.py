@@ -1,0 +1,115 @@
+"""Dialogue synthesised per character through a TTS route (pure): which lines, with what voice,
+under what key.
+
+A cast character whose `voice.route` is a TTS route (`openai`) has every line it speaks without a
+recorded `file` synthesised once into a dialogue stem: the stem is mixed like a recorded line
+(the dialogue rule places it), the video model is not asked to speak the line, and the stem's
+key is its content (route, model, voice, instructions, speed, text), so the same line in the
+same voice is paid once, whichever shot or run asks. `espeak` (the default) is the offline voice
+the animatic speaks in, inside the clip.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict
+
+from .voices import cast_name_of
+
+
+@dataclass(frozen=True)
+class TTSRoute:
+    name: str
+    model: str
+    env: str  # the key's variable
+    default_voice: str
+    voices: tuple[str, ...]
+    price_per_million_chars: float  # USD, for the plan's estimate
+    retires: dt.date | None = None
+    source: str = ""
+
+
+TTS_ROUTES = {
+    "openai": TTSRoute(
+        name="openai", model="gpt-4o-mini-tts", env="OPENAI_API_KEY", default_voice="alloy",
+        voices=("alloy", "ash", "ballad", "coral", "echo", "sage", "shimmer", "verse", "marin", "cedar",
+                "fable", "onyx", "nova"),
+        price_per_million_chars=15.0,
+        retires=dt.date(2027, 1, 6),
+        source="openai-python 3.63 `audio.speech.create` (POST /audio/speech): its SpeechModel type "
+               "announces the shutdown of every TTS model on 2027-01-06; price: tts-1 list price [L]"),
+}
+"""The TTS routes this version speaks to. A route past its shutdown date is refused at load."""
+
+
+class SpeechRequest(BaseModel):
+    """Everything that determines a synthesised line. Never holds credentials."""
+
+    model_config = ConfigDict(frozen=True)
+    route: str
+    model: str
+    voice: str
+    text: str
+    instructions: str | None = None  # the character's voice in words (the `style`)
+    speed: float = 1.0
+
+    def key(self) -> str:
+        payload = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(payload.encode()).hexdigest()
+
+    def cost_usd(self) -> float:
+        route = TTS_ROUTES[self.route]
+        return round(len(self.text) * route.price_per_million_chars / 1e6, 6)
+
+
+def voice_of(line, cast):
+    """The cast entry's voice a line is spoken with (None: not a cast member, or no voice)."""
+    name = cast_name_of(line.speaker, cast)
+    return cast[name].voice if name is not None else None
+
+
+def synthesised(line, cast) -> bool:
+    """A generated line (no recorded file) whose character speaks through a TTS route."""
+    voice = voice_of(line, cast)
+    return not line.file and voice is not None and voice.route in TTS_ROUTES
+
+
+def speech_request(line, cast) -> SpeechRequest | None:
+    if not synthesised(line, cast):
+        return None
+    voice = voice_of(line, cast)
+    route = TTS_ROUTES[voice.route]
+    return SpeechRequest(route=route.name, model=route.model, voice=voice.voice_id or route.default_voice,
+                         text=line.line, instructions=voice.style, speed=voice.speed)
+
+
+def speech_requests(spec) -> dict[tuple[str, int], SpeechRequest]:
+    """Every synthesised line of the list: (shot id, line index) -> its request."""
+    out = {}
+    for shot in spec.shots:
+        for k, line in enumerate(shot.dialogue):
+            req = speech_request(line, spec.cast)
+            if req is not None:
+                out[(shot.id, k)] = req
+    return out
+
+
+def speech_cost(spec) -> float:
+    """What synthesising the list's lines costs, each distinct line once."""
+    return round(sum(r.cost_usd() for r in {r.key(): r for r in speech_requests(spec).values()}.values()), 4)
+
+
+def route_problem(route: str, voice_id: str | None, today: dt.date) -> str | None:
+    """Why a voice's route cannot be used (one line), or None."""
+    if route == "espeak":
+        return None
+    tts = TTS_ROUTES[route]
+    if tts.retires and today >= tts.retires:
+        return f"the {route} TTS route ({tts.model}) was shut down on {tts.retires.isoformat()}"
+    if voice_id and voice_id not in tts.voices and not voice_id.startswith("voice_"):
+        return f"unknown {route} voice '{voice_id}' (known: {', '.join(tts.voices)})"
+    return None

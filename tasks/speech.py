@@ -1,0 +1,75 @@
+"""Prefect task: one dialogue line synthesised through its character's TTS route, kept in the
+store under its content key (clips/speech-<key>.wav, beside its provenance), so the same line in
+the same voice is paid once, by whichever shot, run or worker asks first."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+from prefect import task
+from prefect.tasks import exponential_backoff
+from pydantic import BaseModel, ConfigDict
+
+from reelflow.config import RetryPolicy
+from reelflow.speech import SpeechRequest
+from reelflow.store import Store, sha256_file, temp_prefix, write_json_atomic
+from reelflow.tasks.caching import StoredArtifacts
+from reelflow.tasks.generation import retry_if_transient
+
+
+class SpokenLine(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    path: str  # store-relative
+    sha256: str
+    seconds: float
+    cost_usd: float  # what this call paid (0 when the store had it)
+    cache_hit: bool
+
+
+def speech_ref(request: SpeechRequest) -> str:
+    return f"clips/speech-{request.key()}.wav"
+
+
+def stored_line(store: Store, request: SpeechRequest) -> SpokenLine | None:
+    """The line as stored, while its bytes match what was recorded."""
+    ref = speech_ref(request)
+    path = store.file(ref)
+    if not store.verified(ref):
+        return None
+    meta = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+    return SpokenLine(path=ref, sha256=meta["sha256"], seconds=meta["seconds"], cost_usd=0.0, cache_hit=True)
+
+
+RETRY = RetryPolicy.from_env()
+
+
+@task(name="speak-line", persist_result=True, retries=RETRY.retries,
+      retry_delay_seconds=exponential_backoff(RETRY.base_delay), retry_jitter_factor=RETRY.jitter,
+      retry_condition_fn=retry_if_transient,
+      cache_policy=StoredArtifacts(prefix="speech", parts=lambda i: ["speech-1", i["request"].key()],
+                                   artifacts=lambda i, key: [(speech_ref(i["request"]), None)]))
+def speak_line(request: SpeechRequest, store_root: str) -> SpokenLine:
+    from reelflow.providers.tts_openai import check_wav, speaker_for
+
+    store = Store(store_root)
+    known = stored_line(store, request)
+    if known is not None:
+        return known
+    data = speaker_for(request.route).synthesise(request)  # checked: a whole WAV with sound in it
+    seconds = check_wav(data)
+    ref = speech_ref(request)
+    dest = store.file(ref)
+    part = store.root / "tmp" / f"{temp_prefix(dest.name)}part.wav"
+    with open(part, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    sha = sha256_file(part)
+    os.replace(part, dest)
+    write_json_atomic(dest.with_suffix(".json"), {  # the provenance; never the text's speaker's key
+        "sha256": sha, "seconds": round(seconds, 4), "route": request.route, "model": request.model,
+        "voice": request.voice, "characters": len(request.text), "cost_usd": request.cost_usd(),
+        "stored_at": time.time()})
+    return SpokenLine(path=ref, sha256=sha, seconds=round(seconds, 4), cost_usd=request.cost_usd(), cache_hit=False)
