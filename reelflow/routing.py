@@ -379,7 +379,7 @@ def plan_shotlist(spec: ShotList, catalog: Catalog, today: dt.date | None = None
         plans, notes = fit_budget(plans, spec, catalog, today, spec.budget_usd)
     plans = _joined(plans, spec, catalog)
     plans, groups = apply_groups(spec, plans, catalog, today, score, render_spec)
-    notes += proposals(spec, plans, catalog)
+    notes += proposals(spec, plans, catalog) + speech_notes(spec, today)
     for i, shot in enumerate(spec.shots):  # takes after the budget: each take is the model as routed
         try:
             plans[i] = plans[i].model_copy(update={"options": take_options(shot, i, spec, catalog, today, plans[i])})
@@ -388,6 +388,24 @@ def plan_shotlist(spec: ShotList, catalog: Catalog, today: dt.date | None = None
     if problems:
         raise RoutingError(problems)
     return Plan(shots=plans, budget_usd=spec.budget_usd, notes=notes, groups=groups)
+
+
+def speech_notes(spec: ShotList, today: dt.date) -> list[str]:
+    """What the TTS lines cost, each distinct line once, and a route's coming shutdown."""
+    from .speech import TTS_ROUTES, speech_cost, speech_requests
+
+    reqs = speech_requests(spec)
+    if not reqs:
+        return []
+    routes = sorted({r.route for r in reqs.values()})
+    out = [f"speech: {len({r.key() for r in reqs.values()})} line(s) synthesised through {', '.join(routes)} TTS, "
+           f"${speech_cost(spec):.4f} (each line and voice paid once)"]
+    for name in routes:
+        retires = TTS_ROUTES[name].retires
+        if retires and (retires - today).days <= 90:
+            out.append(f"speech: the {name} TTS route ({TTS_ROUTES[name].model}) shuts down on {retires.isoformat()} "
+                       f"({(retires - today).days} days)")
+    return out
 
 
 def _joined(plans: list[ShotPlan], spec: ShotList, catalog: Catalog) -> list[ShotPlan]:

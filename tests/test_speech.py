@@ -157,3 +157,12 @@ def test_a_mouth_that_does_not_follow_the_speech_is_found(tmp_path):
     off = check_clip(tmp_path / "a.mp4", expect.model_copy(update={"speech_audio": str(tmp_path / "other.wav")}))
     assert off.measured["lipsync"]["r"] < 0.3
     assert [f.check for f in off.findings] == ["lipsync"] and off.findings[0].severity == "warn"
+
+
+def test_the_plan_says_what_the_lines_cost_and_when_the_route_shuts_down():
+    from reelflow.catalog import load_catalog
+    from reelflow.routing import plan_shotlist
+
+    notes = plan_shotlist(listing(), load_catalog(), dt.date(2026, 12, 7)).notes
+    assert "speech: 2 line(s) synthesised through openai TTS, $0.0005 (each line and voice paid once)" in notes
+    assert "speech: the openai TTS route (gpt-4o-mini-tts) shuts down on 2027-01-06 (30 days)" in notes

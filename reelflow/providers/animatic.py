@@ -23,8 +23,8 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from ..media.ffmpeg import AAC, INTERMEDIATE, ffmpeg_exe, ffmpeg_slot, run_ffmpeg
 from ..memory import release
 from .animatic_audio import SAMPLE_RATE, _has, render_audio, write_wav
+from .animatic_frames import RAMP_SECONDS, Overlay, _still, _towards, inset_references
 from .animatic_mouth import Face, openness
-from .animatic_frames import RAMP_SECONDS, Overlay, _still, _towards
 from .base import GenerationRequest, JobState
 
 DRAFT_SHORT_SIDE = 360
@@ -273,20 +273,6 @@ def paint_slate(req: GenerationRequest, size: tuple[int, int], camera: str, note
 
 
 # ------------------------------------------------------------------ sound
-
-
-def inset_references(card: Image.Image, paths) -> None:
-    """The cast's reference images as a row of framed thumbnails at the bottom right of the slate,
-    so a reviewer sees which character or place a shot was given (and a test can measure it)."""
-    w, h = card.size
-    side = max(8, h // 5)
-    x = w - side - max(2, w // 80)
-    for path in reversed(list(paths)):
-        thumb = Image.open(path).convert("RGB").resize((side, side), Image.Resampling.LANCZOS)
-        y = h - side - max(4, h // 30)
-        card.paste(Image.new("RGBA", (side + 4, side + 4), (255, 255, 255, 255)), (x - 2, y - 2))
-        card.paste(thumb, (x, y))
-        x -= side + max(4, w // 100)
 
 
 def _rng(req: GenerationRequest, salt: str) -> np.random.Generator:

@@ -57,3 +57,17 @@ def _towards(frame: np.ndarray, still: np.ndarray | None, weight: float) -> np.n
         return frame
     weight = min(1.0, weight)
     return np.clip(still * weight + frame * (1 - weight) + 0.5, 0, 255).astype(np.uint8)
+
+
+def inset_references(card: Image.Image, paths) -> None:
+    """The cast's reference images as a row of framed thumbnails at the bottom right of the slate,
+    so a reviewer sees which character or place a shot was given (and a test can measure it)."""
+    w, h = card.size
+    side = max(8, h // 5)
+    x = w - side - max(2, w // 80)
+    for path in reversed(list(paths)):
+        thumb = Image.open(path).convert("RGB").resize((side, side), Image.Resampling.LANCZOS)
+        y = h - side - max(4, h // 30)
+        card.paste(Image.new("RGBA", (side + 4, side + 4), (255, 255, 255, 255)), (x - 2, y - 2))
+        card.paste(thumb, (x, y))
+        x -= side + max(4, w // 100)
