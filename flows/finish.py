@@ -32,18 +32,22 @@ class Finished:
     mix: MixResult
     conformed: dict[str, Conformed]  # by shot id
     published: Path | None = None
+    edit: Edit | None = None  # the edit as cut (its bed fitted, cuts on the beat)
 
 
 def finish(run: RenderRun, edit: Edit, label: str, publish_as: str | None = None,
            size: tuple[int, int] | None = None) -> Finished:
     """Upscale -> conform -> mix -> export one edit from the take each shot shows (at the
     output size unless ``size`` says otherwise)."""
+    from reelflow.flows.music import fit_music
+
     size = size or run.loaded.spec.output.size
+    edit = fit_music(run, edit)
     conformed = conform_all(run, edit, label, size)
     mix = run.task(mix_audio, f"mix-{label}")(job=mix_job(run, edit, conformed), store_root=str(run.store.root))
     exported = export_for(run, edit, conformed, mix, label, size)
     dest = publish(run.store.file(exported.path), run.out / publish_as) if publish_as else None
-    return Finished(exported, mix, conformed, dest)
+    return Finished(exported, mix, conformed, dest, edit)
 
 
 def conform_all(run: RenderRun, edit: Edit, label: str, size: tuple[int, int]) -> dict[str, Conformed]:
@@ -77,7 +81,7 @@ def mix_job(run: RenderRun, edit: Edit, conformed: dict[str, Conformed]) -> MixJ
         stems += [Stem(loaded.resolve_asset(fx.file), fx.at, fx.gain_db) for fx in s.shot.sfx]
         sounds.append(ShotSound(wav=run.store.file(conformed[s.id].audio), gain_db=s.shot.audio.gain_db,
                                 enabled=s.shot.audio.native, speech=list(s.take.clip.speech_spans), stems=stems))
-    music = str(loaded.resolve_asset(spec.audio.music)) if spec.audio.music else None
+    music = edit.music["path"] if edit.music else None
     return MixJob(timeline=edit.timeline, sounds=sounds, bed=spec.audio, music=music,
                   target_lufs=spec.output.loudness_lufs)
 

@@ -61,7 +61,10 @@ def render_shotlist(shotlist: str, out_dir: str | None = None, approval: Approva
     if approval != "prototype-only":
         edit = render_tier(run, edit, "final", list(edit.approved))
         final = finish(run, edit, "final", publish_as=f"{run.loaded.stem}.mp4")
+        edit = final.edit  # as cut: the bed fitted, cuts moved onto its beats
         delivered = deliver(run, edit, final)
+    else:
+        edit = proto.edit
     return write_manifest(run, edit, proto, final, delivered)
 
 

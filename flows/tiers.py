@@ -70,6 +70,7 @@ class RenderRun:
     links: Links
     catalog_path: str | None = None
     speech: dict = field(default_factory=dict)  # (shot id, line index) -> a synthesised line's store path
+    paid: dict = field(default_factory=dict)  # what this run paid outside the clips (the music bed), by key
 
     def task(self, task, name: str | None = None, **options):
         """``task`` as this run uses it: results persisted once, in the run's store (the task

@@ -84,6 +84,7 @@ class Edit:
     timeline: Timeline
     shots: tuple[EditShot, ...]
     approved: tuple[str, ...] = ()
+    music: Mapping | None = None  # the bed as fitted: its path and facts (flows/music.py)
     speech: Mapping[tuple[str, int], Mapping] = field(default_factory=dict)
     """Synthesised lines: (shot id, line index) -> the spoken line's facts (path, cost, cache hit)."""
 
@@ -166,6 +167,32 @@ class Edit:
 
     def speech_spent_usd(self) -> float:
         return round(sum(v["cost_usd"] for v in self.speech.values() if not v["cache_hit"]), 6)
+
+    def cuts(self, min_seconds: float = 0.5) -> list:
+        """Every hard cut that may move (reelflow.music.Cut): how far earlier (the next clip's
+        spare tail) and later (this clip's), keeping each clip ``min_seconds`` long. A cut into a
+        continuous shot or inside a scene group, or beside a clip that ends on a keyframe, stays."""
+        from .music import Cut
+
+        fps = self.timeline.fps
+        keep = int(round(min_seconds * fps))
+        out = []
+        for a, b in zip(self.shots, self.shots[1:]):
+            pa, pb = a.place, b.place
+            if (pa.join_out and pa.join_out.frames) or b.plan.continuity in ("last_frame", "keyframe") \
+                    or (a.plan.group and a.plan.group == b.plan.group) or not (a.take and b.take) \
+                    or a.take.clip.ends_on_frame or b.take.clip.ends_on_frame:
+                continue
+            spare_a = int(a.take.clip.seconds * fps + 1e-6) - int(round(a.head_skip(fps) * fps)) - pa.frames
+            spare_b = int(b.take.clip.seconds * fps + 1e-6) - int(round(b.head_skip(fps) * fps)) - pb.frames
+            out.append(Cut(index=pa.index, frame=pb.start, earlier=max(0, min(spare_b, pa.frames - keep)),
+                           later=max(0, min(spare_a, pb.frames - keep))))
+        return out
+
+    def with_timeline(self, timeline: Timeline) -> "Edit":
+        """The edit on a re-cut timeline (the same clips, cuts moved)."""
+        places = {c.shot_id: c for c in timeline.clips}
+        return replace(self, timeline=timeline, shots=tuple(replace(s, place=places[s.id]) for s in self.shots))
 
     def approve(self, shot_ids) -> "Edit":
         return replace(self, approved=tuple(i for i in self.ids if i in set(shot_ids)))

@@ -195,12 +195,19 @@ def build_manifest(loaded: LoadedShotList, plan: Plan, edit: Edit, outputs: dict
                    | {"path": Path(proto["published"]).name}) if proto else None,
         mix=outputs.get("mix"), deliverables=outputs.get("deliverables"),
         cost={"estimated_usd": {"draft": plan.draft_cost, "final": plan.final_cost, "total": plan.total_cost},
-              "actual_usd": round(edit.spent_usd() + edit.speech_spent_usd(), 4), "budget_usd": plan.budget_usd},
+              "actual_usd": round(edit.spent_usd() + edit.speech_spent_usd() + music_spent(edit), 4),
+              "budget_usd": plan.budget_usd},
         qc=qc_tally(edit), notes=list(plan.notes), warnings=fallback_warnings(edit) + qc_warnings(edit),
         shots=shots, **({"groups": [g.model_dump() for g in plan.groups]} if plan.groups else {}),
         **({"voices": voices} if (voices := voices_used(loaded.spec)) else {}),
         **({"sound": sound} if (sound := sound_summary(shots, outputs.get("mix"))) else {}),
-        **({"speech": speech} if (speech := speech_summary(edit)) else {}))
+        **({"speech": speech} if (speech := speech_summary(edit)) else {}),
+        **({"music": {k: v for k, v in edit.music.items() if k != "path"}} if edit.music else {}))
+
+
+def music_spent(edit: Edit) -> float:
+    """What this run paid for its bed (a made one, not from the store)."""
+    return 0.0 if not edit.music or edit.music.get("cache_hit", True) else float(edit.music.get("cost_usd") or 0.0)
 
 
 def speech_summary(edit: Edit) -> dict[str, Any]:

@@ -85,6 +85,22 @@ def build_timeline(spec: ShotList, fps: float | None = None, crossfade_into=froz
     return Timeline(fps, tuple(clips))
 
 
+def shift_cuts(timeline: Timeline, shifts: dict[int, int]) -> Timeline:
+    """The timeline with the hard cut after clip ``i`` moved by ``shifts[i]`` frames (negative:
+    earlier): clip i shows that many frames more (fewer), the next starts that much later
+    (earlier) and shows fewer (more); the edit's length and every other cut stay."""
+    clips = list(timeline.clips)
+    for i, shift in sorted(shifts.items()):
+        a, b = clips[i], clips[i + 1]
+        if a.join_out and a.join_out.frames:
+            raise ValueError(f"clip {i} ends in a transition, not a cut: it is not moved")
+        if not (0 < a.frames + shift and 0 < b.frames - shift):
+            raise ValueError(f"moving the cut after clip {i} by {shift} frames leaves a clip without frames")
+        clips[i] = TimelineClip(a.index, a.shot_id, a.start, a.frames + shift, a.join_in, a.join_out)
+        clips[i + 1] = TimelineClip(b.index, b.shot_id, b.start + shift, b.frames - shift, b.join_in, b.join_out)
+    return Timeline(timeline.fps, tuple(clips))
+
+
 def mix_weights(kind: str, progress: float) -> tuple[float, float, float]:
     """(outgoing, incoming, colour) weights at ``progress`` in [0, 1] through a transition
     (its registered class decides)."""

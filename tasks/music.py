@@ -1,0 +1,107 @@
+"""Prefect tasks for the music bed: made once per prompt, route and length (compose-music), and
+its beats tracked once per bed (track-beats). Both keep what they made in the store under
+content keys, so a re-run, another worker or a moved store reads it instead of paying again."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+from prefect import task
+from prefect.tasks import exponential_backoff
+from pydantic import BaseModel, ConfigDict
+
+from reelflow.config import RetryPolicy
+from reelflow.music import MusicRequest
+from reelflow.store import Store, sha256_file, temp_prefix, write_json_atomic
+from reelflow.tasks.caching import StoredArtifacts
+from reelflow.tasks.generation import retry_if_transient
+
+
+class ComposedMusic(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    path: str  # store-relative
+    sha256: str
+    seconds: float
+    cost_usd: float  # what this call paid (0 when the store had it, and offline)
+    cache_hit: bool
+    beats: list[float] | None = None  # known exactly when composed offline
+    tempo: float | None = None
+
+
+def music_ref(request: MusicRequest) -> str:
+    # a paid song sits with the paid clips; an offline bed is derived media (made again at will)
+    return f"clips/music-{request.key()}.mp3" if request.route == "lyria" else f"derived/music-{request.key()}.wav"
+
+
+def _meta_path(store: Store, ref: str):
+    path = store.file(ref)
+    return path.with_suffix(".json") if path.parent.name == "clips" else path.with_name(path.name + ".json")
+
+
+RETRY = RetryPolicy.from_env()
+
+
+@task(name="compose-music", persist_result=True, retries=RETRY.retries,
+      retry_delay_seconds=exponential_backoff(RETRY.base_delay), retry_jitter_factor=RETRY.jitter,
+      retry_condition_fn=retry_if_transient,
+      cache_policy=StoredArtifacts(prefix="music", parts=lambda i: ["music-1", i["request"].key()],
+                                   artifacts=lambda i, key: [(music_ref(i["request"]), None)]))
+def compose_music(request: MusicRequest, store_root: str) -> ComposedMusic:
+    store = Store(store_root)
+    ref = music_ref(request)
+    dest, meta_path = store.file(ref), _meta_path(store, ref)
+    if store.verified(ref) and meta_path.is_file():
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        return ComposedMusic(path=ref, sha256=meta["sha256"], seconds=meta["seconds"], cost_usd=0.0, cache_hit=True,
+                             beats=meta.get("beats"), tempo=meta.get("tempo"))
+    part = store.root / "tmp" / f"{temp_prefix(dest.name)}part{dest.suffix}"
+    beats = tempo = None
+    if request.route == "lyria":
+        from reelflow.providers.lyria import LyriaMusic, decoded_seconds
+
+        data = LyriaMusic().compose(request)  # decoded once: a damaged song is asked again
+        seconds = decoded_seconds(data)
+        with open(part, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+    else:
+        from reelflow.media.musicbed import compose, write_bed
+
+        samples, beats, tempo = compose(request.prompt, request.seconds, request.seed)
+        seconds = len(samples) / 48000
+        write_bed(part, samples)
+    sha = sha256_file(part)
+    os.replace(part, dest)
+    cost = request.cost_usd
+    write_json_atomic(meta_path, {"sha256": sha, "seconds": round(seconds, 4), "route": request.route,
+                                  "model": request.model, "cost_usd": cost, "stored_at": time.time(),
+                                  **({"beats": [round(b, 4) for b in beats], "tempo": tempo} if beats else {})})
+    if request.route != "lyria":  # derived media is verified by its sidecar hash
+        (dest.with_name(dest.name + ".sha256")).write_text(sha + "\n")
+    return ComposedMusic(path=ref, sha256=sha, seconds=round(seconds, 4), cost_usd=cost, cache_hit=False,
+                         beats=[round(b, 4) for b in beats] if beats else None, tempo=tempo)
+
+
+@task(name="track-beats", persist_result=True,
+      cache_policy=StoredArtifacts(prefix="beats", parts=lambda i: ["beats-1", i["sha256"]],
+                                   artifacts=lambda i, key: [(f"derived/beats-{i['sha256']}.json", None)]))
+def track_beats(path: str, sha256: str, store_root: str) -> dict:
+    """The bed's beats and tempo, tracked by librosa once per bed (kept in the store). librosa's
+    numba code compiles on a machine's first use (30-60 s on 2 cores) and is cached after."""
+    from pathlib import Path
+
+    store = Store(store_root)
+    ref = f"derived/beats-{sha256}.json"
+    if store.verified(ref):
+        return json.loads(store.file(ref).read_text(encoding="utf-8"))
+    from reelflow.media.beats import track_beats as tracked
+
+    beats, tempo = tracked(Path(path))
+    found = {"beats": beats, "tempo": tempo, "tracker": "librosa.beat.beat_track"}
+    part = store.root / "tmp" / f"{temp_prefix('beats')}part.json"
+    part.write_text(json.dumps(found), encoding="utf-8")
+    store.commit(part, ref)
+    return found
