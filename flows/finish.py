@@ -79,8 +79,14 @@ def mix_job(run: RenderRun, edit: Edit, conformed: dict[str, Conformed]) -> MixJ
         stems = [Stem(resolve_stem(run, p.file), p.start, p.gain_db, speech=True)
                  for p in s.lines(run.stem_seconds) if p.file]
         stems += [Stem(loaded.resolve_asset(fx.file), fx.at, fx.gain_db) for fx in s.shot.sfx]
+        clip = s.take.clip
+        model = run.cat.models.get(clip.model)
+        # a cloud clip driven by the dialogue track gives that track back as its sound: the stems
+        # are mixed on the dialogue stem instead, never twice
+        driven = any(st.speech for st in stems) and clip.provider != "animatic" and bool(
+            model and model.audio_input and clip.provider in model.audio_input.routes)
         sounds.append(ShotSound(wav=run.store.file(conformed[s.id].audio), gain_db=s.shot.audio.gain_db,
-                                enabled=s.shot.audio.native, speech=list(s.take.clip.speech_spans), stems=stems))
+                                enabled=s.shot.audio.native and not driven, speech=list(clip.speech_spans), stems=stems))
     music = edit.music["path"] if edit.music else None
     return MixJob(timeline=edit.timeline, sounds=sounds, bed=spec.audio, music=music,
                   target_lufs=spec.output.loudness_lufs)

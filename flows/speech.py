@@ -42,6 +42,14 @@ def speak(run, edit: Edit) -> Edit:
     return edit.with_speech(spoken)
 
 
+def stem_transcript(shot, cast) -> str:
+    """What the shot's stems say, for a prompt: ' Ben says: "You came back."'."""
+    from reelflow.speech import synthesised
+
+    return "".join(f' {line.speaker} says: "{line.line}"' for line in shot.dialogue
+                   if line.file or synthesised(line, cast))
+
+
 def resolve_stem(run, file: str):
     """A stem's file: a synthesised one in the store, a recorded one in the checkout."""
     return run.store.file(file[len("store:"):]) if file.startswith("store:") else run.loaded.resolve_asset(file)

@@ -140,12 +140,16 @@ class RenderRun:
 
             update["dialogue"] = tuple(c.model_copy(update={"voice": voice_for(c.speaker, self.loaded.spec.cast)[1]})
                                        for c in request.dialogue)
-        if res.route == "animatic" and request.audio:  # lines mixed from stems: the mouth follows them
-            from reelflow.flows.speech import dialogue_track
+        model = self.cat.models.get(spec.model)
+        takes_audio = res.route == "animatic" or bool(model and model.audio_input and res.route in model.audio_input.routes)
+        if takes_audio:  # lines mixed from stems: the clip's lips follow the track
+            from reelflow.flows.speech import dialogue_track, stem_transcript
 
             track = dialogue_track(self, shot, variant.seconds or request.seconds)
             if track:
                 update.update(driving_audio_path=track[0], driving_audio_sha256=track[1])
+                if res.route != "animatic":  # the words the track speaks, for the model that follows it
+                    update["prompt"] = request.prompt + stem_transcript(shot, self.loaded.spec.cast)
         if variant.extend:  # the clip so far goes in (no frame, no references: the clip carries them)
             update.update(video_path=str(self.store.file(variant.extend.path)), video_sha256=variant.extend.sha256,
                           extend_from=variant.extend.job_id, reference_paths=(), reference_sha256s=(),

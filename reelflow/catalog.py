@@ -126,6 +126,15 @@ class MultiShot(Frozen):
     note: str | None = None
 
 
+class AudioInput(Frozen):
+    """The model takes a driving audio track (lip sync, music-driven motion) through a field."""
+
+    routes: list[str]
+    """Routes whose input template sends it (`{driving_audio}`); elsewhere the lines are mixed only."""
+    field: str
+    note: str | None = None
+
+
 class ModelSpec(Frozen):
     id: str
     name: str
@@ -150,6 +159,7 @@ class ModelSpec(Frozen):
     extension: Extension | None = None
     draft_mode: DraftMode | None = None
     multi_shot: MultiShot | None = None
+    audio_input: AudioInput | None = None
     price_per_second_silent: dict[int, float] = {}
     """$/s without native audio where the vendor prices it separately."""
     # where the facts and scores come from

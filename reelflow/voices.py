@@ -132,9 +132,18 @@ def voice_prompt(prompt: str, shot, cast) -> str:
 
 
 def voices_note(model, shot, spec) -> str:
-    """The routing reason's words on voices: a model that speaks is told them in its prompt."""
+    """The routing reason's words on voices: a model that speaks is told them in its prompt; lines
+    mixed from stems are followed by a model that takes driving audio, or the reason says not."""
+    from .speech import synthesised
+
+    note = ""
     styles = voice_styles(shot, spec.cast)
-    if not styles or not model.native_audio:
-        return ""
-    return (f"; {model.id} speaks the lines itself and takes no voice audio from reelflow: the voices are "
-            f"described in its prompt ({', '.join(f'{who}: {style}' for who, style in styles)})")
+    if styles and model.native_audio:
+        note = (f"; {model.id} speaks the lines itself and takes no voice audio from reelflow: the voices are "
+                f"described in its prompt ({', '.join(f'{who}: {style}' for who, style in styles)})")
+    if any(line.file or synthesised(line, spec.cast) for line in shot.dialogue):
+        ai = model.audio_input
+        note += (f"; its lines are stems: {model.id} follows them as driving audio on {'/'.join(ai.routes)} "
+                 f"(`{ai.field}`), lips in sync" if ai else
+                 f"; its lines are stems, mixed: {model.id} takes no driving audio, so its lips do not follow them")
+    return note

@@ -18,6 +18,7 @@ from reelflow.shotlist import ShotList
 from reelflow.speech import route_problem, speech_cost, speech_requests
 
 from .fakes_openai_speech import FakeOpenAISpeech
+from .test_providers import video_bytes  # noqa: F401 - shared session fixture
 
 KEY = "sk-test-speech-0123456789"
 CAST = {"ben": {"kind": "character", "description": "an old fisherman",
@@ -166,3 +167,42 @@ def test_the_plan_says_what_the_lines_cost_and_when_the_route_shuts_down():
     notes = plan_shotlist(listing(), load_catalog(), dt.date(2026, 12, 7)).notes
     assert "speech: 2 line(s) synthesised through openai TTS, $0.0005 (each line and voice paid once)" in notes
     assert "speech: the openai TTS route (gpt-4o-mini-tts) shuts down on 2027-01-06 (30 days)" in notes
+
+
+@pytest.mark.slow
+def test_a_model_that_takes_driving_audio_gets_the_shots_dialogue_track(prefect_harness, fake, tmp_path, monkeypatch,
+                                                                      video_bytes):
+    """Wan 2.7 on Replicate follows audio: its request carries the shot's dialogue track (the TTS
+    stem placed as the mix places it) as `audio`, and the words in its prompt; the clip's sound,
+    which is that track, is not mixed a second time."""
+    import base64
+    import io
+
+    import yaml
+
+    from .conftest import make_repo
+    from .fakes import FakeReplicate
+    from .test_cloud_flow import render
+    from .test_providers import KEYS
+
+    rep = FakeReplicate(video_bytes, KEYS["replicate"]).start()
+    for k, v in {"REPLICATE_API_TOKEN": KEYS["replicate"], "REPLICATE_BASE_URL": rep.url,
+                 "REELFLOW_POLL_INTERVAL": "0.01", "REELFLOW_SECRET_BLOCKS": "0", "REELFLOW_RPM_REPLICATE": "0"}.items():
+        monkeypatch.setenv(k, v)
+    data = {"title": "Driven", "output": {"resolution": "720p", "deliverables": []}, "cast": CAST,
+            "shots": [{"id": "ben", "prompt": "Ben on the pier", "duration": 4, "kind": "dialogue", "model": "wan-2.7",
+                       "dialogue": [{"speaker": "Ben", "line": "You came back."}]}]}
+    try:
+        m = render(make_repo(tmp_path, yaml.safe_dump(data, sort_keys=False), music=False), tmp_path)
+    finally:
+        rep.stop()
+    bodies = [j["body"]["input"] for j in rep.jobs.values()]
+    assert bodies and all(b["audio"].startswith("data:audio/wav;base64,") for b in bodies)
+    assert all(b["prompt"].endswith(' Ben says: "You came back."') for b in bodies)
+    with wave.open(io.BytesIO(base64.b64decode(bodies[0]["audio"].split(",", 1)[1]))) as wf:
+        assert abs(wf.getnframes() / wf.getframerate() - 4.0) < 0.01  # the shot's length: the line placed in it
+        pcm = np.frombuffer(wf.readframes(wf.getnframes()), "<i2")
+    assert np.abs(pcm[: int(0.3 * wf.getframerate())]).max() == 0 and np.abs(pcm).max() > 1000  # speech after the lead-in
+    shot = m["shots"][0]
+    assert shot["used_model"] == "wan-2.7" and "follows them as driving audio on replicate (`audio`)" in shot["reason"]
+    assert m["speech"]["synthesised"] == 1

@@ -203,6 +203,9 @@ def template_vars(req: GenerationRequest, inline: bool = True) -> dict[str, Any]
                       else [f"sha256:{sha}" for sha in req.reference_sha256s])
     last = (_data_url(req.last_frame_path) if inline else f"sha256:{req.last_frame_sha256}") \
         if req.last_frame_path else None
+    # the shot's dialogue track, for a model that follows driving audio (lip sync)
+    driving = (f"data:audio/wav;base64,{base64.b64encode(Path(req.driving_audio_path).read_bytes()).decode()}"
+               if inline else f"sha256:{req.driving_audio_sha256}") if req.driving_audio_path else None
     return {
         "references": references, "last_frame": last,
         "video": video, "upscale_factor": req.route_params.get("upscale_factor"),
@@ -211,7 +214,8 @@ def template_vars(req: GenerationRequest, inline: bool = True) -> dict[str, Any]
         "aspect": req.aspect, "resolution": min(req.width, req.height), "width": req.width,
         "resolution_name": RESOLUTION_NAMES.get(min(req.width, req.height), f"{min(req.width, req.height)}p"),
         "height": req.height, "fps": req.fps, "audio": req.audio, "seed": req.seed,
-        "image": image, "model": req.route_model,
+        "image": image, "model": req.route_model, "driving_audio": driving,
+        "driving_audio_with_visual": driving if (image or references) else None,
     }
 
 
