@@ -28,6 +28,7 @@ from reelflow.limits import rpm_of
 from reelflow.media.mix import audio_seconds
 from reelflow.providers.common import AuthError
 from reelflow.routing import Plan, RenderSpec
+from reelflow.speech import follows_audio
 from reelflow.shotlist import LoadedShotList
 from reelflow.store import Store, sha256_file
 from reelflow.tasks.continuity import Frame, extended_take, join_take, last_frame
@@ -141,8 +142,7 @@ class RenderRun:
             update["dialogue"] = tuple(c.model_copy(update={"voice": voice_for(c.speaker, self.loaded.spec.cast)[1]})
                                        for c in request.dialogue)
         model = self.cat.models.get(spec.model)
-        takes_audio = res.route == "animatic" or bool(model and model.audio_input and res.route in model.audio_input.routes)
-        if takes_audio:  # lines mixed from stems: the clip's lips follow the track
+        if follows_audio(model, res.route):  # lines mixed from stems: the clip's lips follow the track
             from reelflow.flows.speech import dialogue_track, stem_transcript
 
             track = dialogue_track(self, shot, variant.seconds or request.seconds)
@@ -187,7 +187,12 @@ def render_tier(run: RenderRun, edit: Edit, tier: str, shot_ids: list[str]) -> E
     edit = speak(run, edit)  # dialogue before pictures: a lip-syncing route follows the stems
     takes = run_coro_as_sync(_render_all(run, edit, tier, [i for i in edit.ids if i in set(shot_ids)]))
     options = {i: t for i, t in takes.items() if isinstance(t, tuple)}
-    return edit.with_takes(tier, {i: t for i, t in takes.items() if i not in options}).with_options(options)
+    edit = edit.with_takes(tier, {i: t for i, t in takes.items() if i not in options}).with_options(options)
+    if tier == "final":  # finals whose model did not follow the dialogue track: synced to it
+        from reelflow.flows.lipsync import lipsync_finals
+
+        edit = lipsync_finals(run, edit, shot_ids)
+    return edit
 
 
 async def _render_all(run: RenderRun, edit: Edit, tier: str, shot_ids: list[str]) -> dict[str, Take | tuple]:

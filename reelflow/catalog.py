@@ -139,7 +139,7 @@ class ModelSpec(Frozen):
     id: str
     name: str
     family: str
-    tier: Literal["draft", "final", "upscale"]
+    tier: Literal["draft", "final", "upscale", "lipsync"]
     draft: str | None = None
     auto_route: bool = True
     durations: list[int] | DurationRange

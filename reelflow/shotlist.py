@@ -223,6 +223,9 @@ class Shot(Strict):
     """Reference image (first frame) inside the repository; needs an image-to-video model."""
     audio: ShotAudio = ShotAudio()
     dialogue: Annotated[list[DialogueLine], Field(max_length=50)] = []
+    lipsync: bool | None = None
+    """Lip-sync the final to the shot's stems (default: on for kind dialogue with recorded or
+    TTS lines, where the model does not already follow the dialogue track)."""
     sfx: Annotated[list[SoundEffect], Field(max_length=50)] = []
     transition: Transition | None = None
     fit: Fit | None = None

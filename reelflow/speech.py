@@ -113,3 +113,22 @@ def route_problem(route: str, voice_id: str | None, today: dt.date) -> str | Non
     if voice_id and voice_id not in tts.voices and not voice_id.startswith("voice_"):
         return f"unknown {route} voice '{voice_id}' (known: {', '.join(tts.voices)})"
     return None
+
+
+def has_stems(shot, cast) -> bool:
+    """Some of the shot's lines are mixed from stems (recorded, or synthesised through TTS)."""
+    return any(line.file or synthesised(line, cast) for line in shot.dialogue)
+
+
+def wants_lipsync(shot, cast) -> bool:
+    """The shot's final is lip-synced to its stems: asked (`lipsync: true`), or by default a
+    dialogue shot whose lines are stems (`lipsync: false` turns it off)."""
+    if not has_stems(shot, cast):
+        return False
+    return shot.lipsync if shot.lipsync is not None else getattr(shot.kind, "value", shot.kind) == "dialogue"
+
+
+def follows_audio(model, route: str) -> bool:
+    """A clip rendered on ``route`` already follows the dialogue track (it took it as driving
+    audio): the animatic, or a model whose catalog `audio_input` names the route."""
+    return route == "animatic" or bool(model is not None and model.audio_input and route in model.audio_input.routes)

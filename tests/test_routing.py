@@ -214,7 +214,7 @@ def test_every_aggregator_route_body_matches_its_documented_fields():
             secs = model.clip_seconds(5) or model.max_duration
             req = GenerationRequest(shot_id="s", prompt="p", negative_prompt="n", kind="product", camera="static",
                                     model=mid, route_model=model.routes[route].id, route_params=extras,
-                                    tier=model.tier if model.tier != "upscale" else "final", seed=1,
+                                    tier=model.tier if model.tier in ("draft", "final") else "final", seed=1,
                                     seconds=secs, width=1280, height=720, fps=24, aspect="16:9", audio=True,
                                     image_sha256="ab" * 32, image_path=str(ROOT / "assets/images/harbor-reference.png"))
             if "{image}" not in json.dumps(extras.get("input") or {}):  # a text-to-video endpoint
@@ -235,6 +235,14 @@ def test_every_aggregator_route_body_matches_its_documented_fields():
             if mid.startswith("wan") and route == "replicate":
                 # `audio` is a driving audio URL (providers.md, corrected 2026-12-05): never a switch
                 assert "audio" not in body and "generate_audio" not in body
+                driven = req.model_copy(update={"driving_audio_path": "/x.wav", "driving_audio_sha256": "cd" * 32})
+                assert build_input(driven, extras.get("input"), inline=False)["audio"] == "sha256:" + "cd" * 32
+            if mid == "sync-lipsync":
+                synced = req.model_copy(update={"video_path": "/c.mp4", "video_sha256": "ef" * 32,
+                                                "driving_audio_path": "/x.wav", "driving_audio_sha256": "cd" * 32})
+                assert build_input(synced, extras.get("input"), inline=False) == {
+                    "video_url": "sha256:" + "ef" * 32, "audio_url": "sha256:" + "cd" * 32, "sync_mode": "cut_off",
+                    "model": "lipsync-1.9.0-beta"}
             if mid.startswith("seedance-2.0"):  # 480p or 720p on both routes, no negative_prompt
                 assert body["resolution"] in ("480p", "720p") and "negative_prompt" not in body
                 assert max(model.resolutions) == 720
