@@ -76,6 +76,10 @@ def start(shotlist: str, out_dir: str | None, store_dir: str | None, catalog: st
 
     logger = get_run_logger()
     loaded = load(shotlist)
+    if loaded.spec.audio.cut_on_beat:  # before anything is paid for, not at the finishing
+        from reelflow.media.beats import librosa_or_error
+
+        librosa_or_error()
     out, store_root = output_dir(out_dir), resolve_store(store_dir, loaded.repo_root)
     if deployment.id:
         refuse_ephemeral(loaded.repo_root, out, store_root)

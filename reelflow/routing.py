@@ -379,7 +379,7 @@ def plan_shotlist(spec: ShotList, catalog: Catalog, today: dt.date | None = None
         plans, notes = fit_budget(plans, spec, catalog, today, spec.budget_usd)
     plans = _joined(plans, spec, catalog)
     plans, groups = apply_groups(spec, plans, catalog, today, score, render_spec)
-    notes += proposals(spec, plans, catalog) + speech_notes(spec, today)
+    notes += proposals(spec, plans, catalog) + speech_notes(spec, today) + music_notes(spec)
     for i, shot in enumerate(spec.shots):  # takes after the budget: each take is the model as routed
         try:
             plans[i] = plans[i].model_copy(update={"options": take_options(shot, i, spec, catalog, today, plans[i])})
@@ -405,6 +405,26 @@ def speech_notes(spec: ShotList, today: dt.date) -> list[str]:
         if retires and (retires - today).days <= 90:
             out.append(f"speech: the {name} TTS route ({TTS_ROUTES[name].model}) shuts down on {retires.isoformat()} "
                        f"({(retires - today).days} days)")
+    return out
+
+
+def music_notes(spec: ShotList) -> list[str]:
+    """The bed: made for the edit (and what that costs), and whether cuts will move to its beats."""
+    from .music import LYRIA_PRICE, MusicPrompt
+
+    music, out = spec.audio.music, []
+    if isinstance(music, MusicPrompt):
+        model = music.model or "lyria-3.5"
+        out.append(f"music: made for the edit by {model} on the Gemini API, ${LYRIA_PRICE[model]:.2f} (once per prompt "
+                   "and length)" if music.route == "lyria" else "music: composed offline for the edit (free)")
+    if spec.audio.cut_on_beat:
+        import importlib.util
+
+        tracker = importlib.util.find_spec("librosa") is not None
+        out.append(f"music: hard cuts move onto the bed's beats (within {spec.audio.beat_nudge:g}s and the clips' "
+                   "spare frames)" if tracker else
+                   "music: cut_on_beat needs the beat tracker: pip install 'reelflow[beats]' (the run stops before "
+                   "anything is paid for)")
     return out
 
 

@@ -16,6 +16,10 @@ RATE = 22050
 
 
 def librosa_or_error():
+    import importlib.util
+
+    if importlib.util.find_spec("librosa") is None:  # without importing it (its numba code compiles lazily)
+        raise InputError("audio.cut_on_beat needs the beat tracker: pip install 'reelflow[beats]'")
     try:
         import librosa
     except ImportError:
