@@ -255,6 +255,8 @@ def parse_shotlist(path: Path) -> tuple[ShotList, dict[str, int], Any]:
         problems = []
         for err in exc.errors():
             loc = tuple(err["loc"])
+            # audio.music is a file or a prompt: the union's tag is not a field the user wrote
+            loc = tuple(p for i, p in enumerate(loc) if not (i and loc[i - 1] == "music" and p in ("made", "file")))
             msg = err.get("msg", "")
             # model validators encode their location as "@a.b.c@message"
             m = re.search(r"@([^@]+)@(.*)", msg)

@@ -13,11 +13,11 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Annotated, Literal, Sequence
+from typing import Annotated, Literal, Sequence, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
-from .schema_types import ShortText, Strict
+from .schema_types import AssetPath, ShortText, Strict
 
 LYRIA_MODELS = {"lyria-3-clip-preview": 30.0, "lyria-3.5": None}  # model -> fixed length (s); None: asked in words
 LYRIA_PRICE = {"lyria-3-clip-preview": 0.04, "lyria-3.5": 0.08}  # USD per song (ai.google.dev pricing, 2026-10-07 [M])
@@ -32,6 +32,23 @@ class MusicPrompt(Strict):
     model: Literal["lyria-3-clip-preview", "lyria-3.5"] | None = None
     """The Lyria model (default lyria-3.5: a whole piece as long as the edit; the clip model is 30 s, looped)."""
     seed: int = 0
+
+
+def _music_kind(value) -> str:
+    return "made" if isinstance(value, (dict, MusicPrompt)) else "file"
+
+
+class MusicBed(Strict):
+    music: Annotated[Union[Annotated[AssetPath, Tag("file")], Annotated[MusicPrompt, Tag("made")]],
+                     Discriminator(_music_kind)] | None = None
+    """A file in the repository, or `{generate: "<prompt>", route: offline | lyria}` made for the edit."""
+    music_gain_db: Annotated[float, Field(ge=-60, le=12)] = -6.0
+    duck_db: Annotated[float, Field(ge=-60, le=0)] = -12.0
+    fade_in: Annotated[float, Field(ge=0, le=30)] = 1.0
+    fade_out: Annotated[float, Field(ge=0, le=30)] = 2.0
+    cut_on_beat: bool = False
+    """Move each hard cut to the music's nearest beat, within `beat_nudge` and the clips' spare frames."""
+    beat_nudge: Annotated[float, Field(ge=0.04, le=1.0)] = 0.25
 
 
 class MusicRequest(BaseModel):

@@ -20,6 +20,7 @@ from .continuity import (
     references_note, segment_lengths, segments_note,
 )
 from .shotlist import ASPECTS, RESOLUTIONS, Shot, ShotList, frame_size
+from .sound_plan import sound_notes
 
 Tier = Literal["draft", "final"]
 
@@ -379,7 +380,7 @@ def plan_shotlist(spec: ShotList, catalog: Catalog, today: dt.date | None = None
         plans, notes = fit_budget(plans, spec, catalog, today, spec.budget_usd)
     plans = _joined(plans, spec, catalog)
     plans, groups = apply_groups(spec, plans, catalog, today, score, render_spec)
-    notes += proposals(spec, plans, catalog) + speech_notes(spec, today) + music_notes(spec)
+    notes += proposals(spec, plans, catalog) + sound_notes(spec, today)
     for i, shot in enumerate(spec.shots):  # takes after the budget: each take is the model as routed
         try:
             plans[i] = plans[i].model_copy(update={"options": take_options(shot, i, spec, catalog, today, plans[i])})
@@ -388,44 +389,6 @@ def plan_shotlist(spec: ShotList, catalog: Catalog, today: dt.date | None = None
     if problems:
         raise RoutingError(problems)
     return Plan(shots=plans, budget_usd=spec.budget_usd, notes=notes, groups=groups)
-
-
-def speech_notes(spec: ShotList, today: dt.date) -> list[str]:
-    """What the TTS lines cost, each distinct line once, and a route's coming shutdown."""
-    from .speech import TTS_ROUTES, speech_cost, speech_requests
-
-    reqs = speech_requests(spec)
-    if not reqs:
-        return []
-    routes = sorted({r.route for r in reqs.values()})
-    out = [f"speech: {len({r.key() for r in reqs.values()})} line(s) synthesised through {', '.join(routes)} TTS, "
-           f"${speech_cost(spec):.4f} (each line and voice paid once)"]
-    for name in routes:
-        retires = TTS_ROUTES[name].retires
-        if retires and (retires - today).days <= 90:
-            out.append(f"speech: the {name} TTS route ({TTS_ROUTES[name].model}) shuts down on {retires.isoformat()} "
-                       f"({(retires - today).days} days)")
-    return out
-
-
-def music_notes(spec: ShotList) -> list[str]:
-    """The bed: made for the edit (and what that costs), and whether cuts will move to its beats."""
-    from .music import LYRIA_PRICE, MusicPrompt
-
-    music, out = spec.audio.music, []
-    if isinstance(music, MusicPrompt):
-        model = music.model or "lyria-3.5"
-        out.append(f"music: made for the edit by {model} on the Gemini API, ${LYRIA_PRICE[model]:.2f} (once per prompt "
-                   "and length)" if music.route == "lyria" else "music: composed offline for the edit (free)")
-    if spec.audio.cut_on_beat:
-        import importlib.util
-
-        tracker = importlib.util.find_spec("librosa") is not None
-        out.append(f"music: hard cuts move onto the bed's beats (within {spec.audio.beat_nudge:g}s and the clips' "
-                   "spare frames)" if tracker else
-                   "music: cut_on_beat needs the beat tracker: pip install 'reelflow[beats]' (the run stops before "
-                   "anything is paid for)")
-    return out
 
 
 def _joined(plans: list[ShotPlan], spec: ShotList, catalog: Catalog) -> list[ShotPlan]:

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .qc.spec import QC
-from .music import MusicPrompt
+from .music import MusicBed, MusicPrompt  # noqa: F401 - MusicBed is part of the schema
 from .voices import Voice
 from .schema_types import MAX_PATH_CHARS, SLUG, AssetPath, ModelId, Seconds, ShortText, Strict, Text  # noqa: F401
 
@@ -174,18 +174,6 @@ class Defaults(Strict):
     """How a source of another aspect fills the frame: crop, pad (bars), blur (blurred fill) or
     auto (crop when that keeps most of the picture, blurred fill otherwise)."""
     upscale: Upscaler = "lanczos"
-
-
-class MusicBed(Strict):
-    music: AssetPath | MusicPrompt | None = None
-    """A file in the repository, or `{generate: "<prompt>", route: offline | lyria}` made for the edit."""
-    music_gain_db: Annotated[float, Field(ge=-60, le=12)] = -6.0
-    duck_db: Annotated[float, Field(ge=-60, le=0)] = -12.0
-    fade_in: Annotated[float, Field(ge=0, le=30)] = 1.0
-    fade_out: Annotated[float, Field(ge=0, le=30)] = 2.0
-    cut_on_beat: bool = False
-    """Move each hard cut to the music's nearest beat, within `beat_nudge` and the clips' spare frames."""
-    beat_nudge: Annotated[float, Field(ge=0.04, le=1.0)] = 0.25
 
 
 class ShotAudio(Strict):

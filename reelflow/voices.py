@@ -27,7 +27,7 @@ class Voice(Strict):
     route: Literal["espeak", "openai"] = "espeak"
     """Where its lines are synthesised: offline espeak-ng (spoken inside the animatic's clip), or
     a TTS route (reelflow/speech.py): each line a dialogue stem, paid once."""
-    voice_id: Annotated[str, Field(min_length=1, max_length=80)] | None = None
+    voice_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")] | None = None
     """The TTS route's voice (openai: alloy, ash, coral, ... or a custom voice_...)."""
     speed: Annotated[float, Field(ge=0.5, le=2.0)] = 1.0
     style: ShortText | None = None
