@@ -10,6 +10,7 @@ from prefect import get_run_logger
 
 from reelflow.edit import Edit
 from reelflow.music import MusicPrompt, music_request, nudge_cuts
+from reelflow.providers.common import credential
 from reelflow.store import sha256_file
 from reelflow.tasks.music import compose_music, track_beats
 from reelflow.timeline import shift_cuts
@@ -21,8 +22,13 @@ def fit_music(run, edit: Edit) -> Edit:
     if bed.music is None:
         return edit
     root = str(run.store.root)
+    note = None
     if isinstance(bed.music, MusicPrompt):
         request = music_request(bed.music, edit.timeline.duration)
+        if request.route == "lyria" and not credential("GEMINI_API_KEY"):  # like the animatic for a model
+            note = "no GEMINI_API_KEY: composed offline instead of by Lyria"
+            get_run_logger().warning("music: %s", note)
+            request = request.model_copy(update={"route": "offline", "model": None})
         made = run.task(compose_music, f"compose-music-{request.route}")(request=request, store_root=root)
         path = run.store.file(made.path)
         if not made.cache_hit:  # the prototype paid for it: the final's edit still says so
@@ -36,6 +42,8 @@ def fit_music(run, edit: Edit) -> Edit:
         facts = {"source": "file", "file": bed.music, "sha256": sha256_file(path)}
         known = (None, None)
     facts["path"] = str(path)
+    if note:
+        facts["note"] = note
     if bed.cut_on_beat:
         tracked = run.task(track_beats, "track-beats")(path=str(path), sha256=facts["sha256"], store_root=root)
         beats = tracked["beats"]

@@ -11,7 +11,8 @@ from prefect import get_run_logger
 
 from reelflow.dialogue import place_lines
 from reelflow.edit import Edit
-from reelflow.speech import speech_requests
+from reelflow.speech import TTS_ROUTES, offline_stand_in, speech_requests
+from reelflow.voices import voice_for
 from reelflow.store import sha256_file, temp_prefix
 from reelflow.tasks.speech import speak_line
 
@@ -23,6 +24,12 @@ def speak(run, edit: Edit) -> Edit:
     todo = {k: r for k, r in speech_requests(run.loaded.spec).items() if k not in edit.speech}
     if not todo:
         return edit
+    asked = todo
+    todo, missing = offline_where_unkeyed(run.loaded.spec, todo)
+    intended = {k: asked[k].route for k in todo if todo[k].route != asked[k].route}
+    for route, env in missing.items():
+        get_run_logger().warning("speech: no %s: the %s voices' lines are spoken offline (espeak-ng) instead; "
+                                 "set the key to have them synthesised by %s", env, route, route)
     distinct = {r.key(): r for r in todo.values()}
     futures = {key: run.task(speak_line, f"speak-{r.route}-{key[:10]}").submit(request=r, store_root=str(run.store.root))
                for key, r in distinct.items()}
@@ -34,6 +41,8 @@ def speak(run, edit: Edit) -> Edit:
         seen.add(r.key())
         spoken[(shot_id, k)] = {"path": line.path, "sha256": line.sha256, "seconds": line.seconds,
                                 "route": r.route, "voice": r.voice, "cache_hit": line.cache_hit or not first,
+                                **({"note": f"no {TTS_ROUTES[intended[(shot_id, k)]].env}: spoken offline"}
+                                   if (shot_id, k) in intended else {}),
                                 "cost_usd": line.cost_usd if first else 0.0}
     paid = [v for v in spoken.values() if not v["cache_hit"]]
     get_run_logger().info("speech: %d line(s) synthesised, %d from the store, $%.4f", len(paid),
@@ -48,6 +57,23 @@ def stem_transcript(shot, cast) -> str:
 
     return "".join(f' {line.speaker} says: "{line.line}"' for line in shot.dialogue
                    if line.file or synthesised(line, cast))
+
+
+def offline_where_unkeyed(spec, todo: dict) -> tuple[dict, dict]:
+    """Requests whose TTS route has no key become the offline speaker's (each character in its own
+    offline voice): the run renders, the manifest says so. Returns (requests, {route: variable})."""
+    from reelflow.providers.common import credential
+
+    out, missing = {}, {}
+    shots = {s.id: s for s in spec.shots}
+    for (shot_id, k), req in todo.items():
+        env = TTS_ROUTES[req.route].env
+        if credential(env):
+            out[(shot_id, k)] = req
+            continue
+        missing[req.route] = env
+        out[(shot_id, k)] = offline_stand_in(req, voice_for(shots[shot_id].dialogue[k].speaker, spec.cast)[1])
+    return out, missing
 
 
 def resolve_stem(run, file: str):

@@ -215,7 +215,8 @@ def speech_summary(edit: Edit) -> dict[str, Any]:
     if not edit.speech:
         return {}
     lines = [{"shot": shot, "line": k + 1, "route": v["route"], "voice": v["voice"], "seconds": v["seconds"],
-              "sha256": v["sha256"], "cache_hit": v["cache_hit"], "cost_usd": v["cost_usd"]}
+              "sha256": v["sha256"], "cache_hit": v["cache_hit"], "cost_usd": v["cost_usd"],
+              **({"note": v["note"]} if v.get("note") else {})}
              for (shot, k), v in sorted(edit.speech.items(), key=lambda kv: (edit.ids.index(kv[0][0]), kv[0][1]))]
     return {"lines": lines, "synthesised": sum(not v["cache_hit"] for v in edit.speech.values()),
             "cost_usd": edit.speech_spent_usd()}

@@ -62,8 +62,16 @@ class SpeechRequest(BaseModel):
         return hashlib.sha256(payload.encode()).hexdigest()
 
     def cost_usd(self) -> float:
-        route = TTS_ROUTES[self.route]
-        return round(len(self.text) * route.price_per_million_chars / 1e6, 6)
+        route = TTS_ROUTES.get(self.route)
+        return round(len(self.text) * route.price_per_million_chars / 1e6, 6) if route else 0.0
+
+
+def offline_stand_in(req: SpeechRequest, offline) -> SpeechRequest:
+    """The line spoken offline by espeak-ng in the character's own offline voice (``offline``:
+    reelflow.voices.OfflineVoice), where its TTS route has no key: a stem all the same (mixed,
+    followed by the lips), under its own key, so the real voice replaces it once a key is set."""
+    return SpeechRequest(route="espeak", model="espeak-ng", voice=f"{offline.variant}:{offline.pitch}:{offline.rate}",
+                         text=req.text)
 
 
 def voice_of(line, cast):

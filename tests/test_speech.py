@@ -206,3 +206,27 @@ def test_a_model_that_takes_driving_audio_gets_the_shots_dialogue_track(prefect_
     shot = m["shots"][0]
     assert shot["used_model"] == "wan-2.7" and "follows them as driving audio on replicate (`audio`)" in shot["reason"]
     assert m["speech"]["synthesised"] == 1
+
+
+@pytest.mark.slow
+def test_without_a_key_the_tts_voice_speaks_offline_and_the_manifest_says_so(prefect_harness, tmp_path, monkeypatch):
+    """Like the animatic standing in for a model: no OPENAI_API_KEY, Ben's line is a stem spoken
+    by espeak-ng in his offline voice; no GEMINI_API_KEY, the Lyria bed is composed offline."""
+    import yaml
+
+    from .conftest import make_repo
+    from .test_cloud_flow import render
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    monkeypatch.setenv("REELFLOW_SECRET_BLOCKS", "0")
+    data = {"title": "Offline", "output": {"resolution": "720p", "deliverables": []}, "cast": CAST,
+            "audio": {"music": {"generate": "a slow cello", "route": "lyria"}},
+            "shots": [{"id": "s0", "prompt": "Ben on the pier", "duration": 3, "kind": "dialogue",
+                       "dialogue": [{"speaker": "Ben", "line": "You came back."}]}]}
+    m = render(make_repo(tmp_path, yaml.safe_dump(data, sort_keys=False), music=False), tmp_path)
+    line = m["speech"]["lines"][0]
+    assert line["route"] == "espeak" and line["note"] == "no OPENAI_API_KEY: spoken offline" and line["cost_usd"] == 0
+    assert m["music"]["source"] == "offline" and m["music"]["note"].startswith("no GEMINI_API_KEY")
+    assert m["sound"]["lipsync"]["s0"]["r"] > 0.5  # the animatic's mouth follows the offline stem
+    assert m["cost"]["actual_usd"] == 0.0

@@ -74,8 +74,9 @@ class OpenAISpeech:
         return data
 
 
-SPEAKERS = {"openai": OpenAISpeech}
-
-
 def speaker_for(route: str):
-    return SPEAKERS[route]()
+    if route == "espeak":
+        from .tts_espeak import EspeakSpeech
+
+        return EspeakSpeech()
+    return {"openai": OpenAISpeech}[route]()
