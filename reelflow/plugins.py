@@ -32,6 +32,7 @@ BUILT_IN: dict[str, dict[str, str]] = {
         "clipping": "reelflow.qc.checks:Clipping",
         "first_frame": "reelflow.qc.checks:FirstFrame",
         "cast": "reelflow.qc.checks:CastLook",
+        "lipsync": "reelflow.qc.lipsync:LipSync",
     },
     "reelflow.transitions": {
         "cut": "reelflow.transitions:Cut",

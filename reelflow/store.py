@@ -203,6 +203,20 @@ class Store:
             data["result"]["path"] = self.clip_ref(key)  # wherever the store is now
         return data
 
+    def put_answer(self, ref: str, data: bytes, meta: dict) -> str:
+        """A provider's answer (a spoken line, a song) stored under ``ref`` with its provenance
+        beside it (clips/<name>.json, recorded hash included): written whole or not at all."""
+        dest = self.file(ref)
+        part = self.root / "tmp" / f"{temp_prefix(dest.name)}part{dest.suffix}"
+        with open(part, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        sha = sha256_file(part)
+        os.replace(part, dest)
+        write_json_atomic(dest.with_suffix(".json"), {**meta, "sha256": sha, "stored_at": time.time()})
+        return sha
+
     def put_clip(self, key: str, src: Path, meta: dict) -> dict:
         dest = self.clip_path(key)
         with open(src, "rb") as fh:

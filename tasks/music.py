@@ -5,8 +5,6 @@ content keys, so a re-run, another worker or a moved store reads it instead of p
 from __future__ import annotations
 
 import json
-import os
-import time
 
 from prefect import task
 from prefect.tasks import exponential_backoff
@@ -14,7 +12,7 @@ from pydantic import BaseModel, ConfigDict
 
 from reelflow.config import RetryPolicy
 from reelflow.music import MusicRequest
-from reelflow.store import Store, sha256_file, temp_prefix, write_json_atomic
+from reelflow.store import Store, temp_prefix
 from reelflow.tasks.caching import StoredArtifacts
 from reelflow.tasks.generation import retry_if_transient
 
@@ -31,13 +29,7 @@ class ComposedMusic(BaseModel):
 
 
 def music_ref(request: MusicRequest) -> str:
-    # a paid song sits with the paid clips; an offline bed is derived media (made again at will)
-    return f"clips/music-{request.key()}.mp3" if request.route == "lyria" else f"derived/music-{request.key()}.wav"
-
-
-def _meta_path(store: Store, ref: str):
-    path = store.file(ref)
-    return path.with_suffix(".json") if path.parent.name == "clips" else path.with_name(path.name + ".json")
+    return f"clips/music-{request.key()}.{'mp3' if request.route == 'lyria' else 'wav'}"
 
 
 RETRY = RetryPolicy.from_env()
@@ -51,36 +43,26 @@ RETRY = RetryPolicy.from_env()
 def compose_music(request: MusicRequest, store_root: str) -> ComposedMusic:
     store = Store(store_root)
     ref = music_ref(request)
-    dest, meta_path = store.file(ref), _meta_path(store, ref)
+    meta_path = store.file(ref).with_suffix(".json")
     if store.verified(ref) and meta_path.is_file():
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         return ComposedMusic(path=ref, sha256=meta["sha256"], seconds=meta["seconds"], cost_usd=0.0, cache_hit=True,
                              beats=meta.get("beats"), tempo=meta.get("tempo"))
-    part = store.root / "tmp" / f"{temp_prefix(dest.name)}part{dest.suffix}"
     beats = tempo = None
     if request.route == "lyria":
         from reelflow.providers.lyria import LyriaMusic, decoded_seconds
 
         data = LyriaMusic().compose(request)  # decoded once: a damaged song is asked again
         seconds = decoded_seconds(data)
-        with open(part, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
     else:
-        from reelflow.media.musicbed import compose, write_bed
+        from reelflow.media.musicbed import compose, wav_bytes
 
         samples, beats, tempo = compose(request.prompt, request.seconds, request.seed)
-        seconds = len(samples) / 48000
-        write_bed(part, samples)
-    sha = sha256_file(part)
-    os.replace(part, dest)
+        seconds, data = len(samples) / 48000, wav_bytes(samples)
     cost = request.cost_usd
-    write_json_atomic(meta_path, {"sha256": sha, "seconds": round(seconds, 4), "route": request.route,
-                                  "model": request.model, "cost_usd": cost, "stored_at": time.time(),
-                                  **({"beats": [round(b, 4) for b in beats], "tempo": tempo} if beats else {})})
-    if request.route != "lyria":  # derived media is verified by its sidecar hash
-        (dest.with_name(dest.name + ".sha256")).write_text(sha + "\n")
+    sha = store.put_answer(ref, data, {
+        "seconds": round(seconds, 4), "route": request.route, "model": request.model, "cost_usd": cost,
+        **({"beats": [round(b, 4) for b in beats], "tempo": tempo} if beats else {})})
     return ComposedMusic(path=ref, sha256=sha, seconds=round(seconds, 4), cost_usd=cost, cache_hit=False,
                          beats=[round(b, 4) for b in beats] if beats else None, tempo=tempo)
 

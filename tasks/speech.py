@@ -5,8 +5,6 @@ the same voice is paid once, by whichever shot, run or worker asks first."""
 from __future__ import annotations
 
 import json
-import os
-import time
 
 from prefect import task
 from prefect.tasks import exponential_backoff
@@ -14,7 +12,7 @@ from pydantic import BaseModel, ConfigDict
 
 from reelflow.config import RetryPolicy
 from reelflow.speech import SpeechRequest
-from reelflow.store import Store, sha256_file, temp_prefix, write_json_atomic
+from reelflow.store import Store
 from reelflow.tasks.caching import StoredArtifacts
 from reelflow.tasks.generation import retry_if_transient
 
@@ -60,16 +58,7 @@ def speak_line(request: SpeechRequest, store_root: str) -> SpokenLine:
     data = speaker_for(request.route).synthesise(request)  # checked: a whole WAV with sound in it
     seconds = check_wav(data)
     ref = speech_ref(request)
-    dest = store.file(ref)
-    part = store.root / "tmp" / f"{temp_prefix(dest.name)}part.wav"
-    with open(part, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    sha = sha256_file(part)
-    os.replace(part, dest)
-    write_json_atomic(dest.with_suffix(".json"), {  # the provenance; never the text's speaker's key
-        "sha256": sha, "seconds": round(seconds, 4), "route": request.route, "model": request.model,
-        "voice": request.voice, "characters": len(request.text), "cost_usd": request.cost_usd(),
-        "stored_at": time.time()})
+    sha = store.put_answer(ref, data, {  # the provenance; never a key
+        "seconds": round(seconds, 4), "route": request.route, "model": request.model, "voice": request.voice,
+        "characters": len(request.text), "cost_usd": request.cost_usd()})
     return SpokenLine(path=ref, sha256=sha, seconds=round(seconds, 4), cost_usd=request.cost_usd(), cache_hit=False)

@@ -8,6 +8,7 @@ beats are known exactly, which is how the beat tracker's accuracy is measured.""
 from __future__ import annotations
 
 import hashlib
+import io
 import wave
 from pathlib import Path
 
@@ -65,9 +66,16 @@ def compose(prompt: str, seconds: float, seed: int = 0) -> tuple[np.ndarray, lis
     return np.stack([left, right], axis=1).astype(np.float32), beats, tempo
 
 
-def write_bed(path: Path, samples: np.ndarray) -> None:
+def wav_bytes(samples: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    write_bed(buf, samples)
+    return buf.getvalue()
+
+
+def write_bed(path, samples: np.ndarray) -> None:
+    """``samples`` as 16-bit stereo WAV into ``path`` (a path or a binary file)."""
     pcm = (np.clip(samples, -1, 1) * 32767).astype("<i2")
-    with wave.open(str(path), "wb") as wf:
+    with wave.open(path if not isinstance(path, Path) else str(path), "wb") as wf:
         wf.setnchannels(2)
         wf.setsampwidth(2)
         wf.setframerate(RATE)

@@ -108,15 +108,7 @@ def speak(line: str, speaker: str, rng: np.random.Generator, workdir: Path, voic
         out = workdir / f"line-{hashlib.sha1((speaker + line).encode()).hexdigest()[:10]}.wav"
         settings = voice.args() if voice is not None else ["-v", _voice_for(speaker), "-s", "165"]
         subprocess.run([exe, *settings, "-w", str(out), line], check=True, capture_output=True, timeout=60)
-        with wave.open(str(out), "rb") as wf:
-            rate, width, ch = wf.getframerate(), wf.getsampwidth(), wf.getnchannels()
-            raw = np.frombuffer(wf.readframes(wf.getnframes()), dtype=np.int16 if width == 2 else np.uint8)
-        x = raw.astype(np.float32) / 32768.0
-        if ch > 1:
-            x = x.reshape(-1, ch).mean(axis=1)
-        if rate != SAMPLE_RATE:
-            xi = np.linspace(0, len(x) - 1, int(len(x) * SAMPLE_RATE / rate))
-            x = np.interp(xi, np.arange(len(x)), x)
+        x = wav_mono(out)
         peak = np.max(np.abs(x)) or 1.0
         return x / peak * _db(-6), True
     # fallback: one voiced tone burst per syllable-ish chunk, at speech rate
@@ -167,8 +159,8 @@ def render_audio(req: GenerationRequest, seconds: float, rng: np.random.Generato
     return np.clip(mix, -0.99, 0.99), spans, notes, speech
 
 
-def read_mono(path: Path, n: int) -> np.ndarray:
-    """A WAV as mono float at the animatic's rate, cut or padded to ``n`` samples."""
+def wav_mono(path: Path) -> np.ndarray:
+    """A 16-bit WAV as mono float at the animatic's rate."""
     with wave.open(str(path), "rb") as wf:
         rate, width, ch = wf.getframerate(), wf.getsampwidth(), wf.getnchannels()
         raw = np.frombuffer(wf.readframes(wf.getnframes()), dtype=np.int16 if width == 2 else np.uint8)
@@ -177,6 +169,12 @@ def read_mono(path: Path, n: int) -> np.ndarray:
         x = x.reshape(-1, ch).mean(axis=1)
     if rate != SAMPLE_RATE:
         x = np.interp(np.linspace(0, len(x) - 1, int(len(x) * SAMPLE_RATE / rate)), np.arange(len(x)), x)
+    return x
+
+
+def read_mono(path: Path, n: int) -> np.ndarray:
+    """A WAV as mono float at the animatic's rate, cut or padded to ``n`` samples."""
+    x = wav_mono(path)
     return np.pad(x[:n], (0, max(0, n - len(x)))).astype(np.float32)
 
 
