@@ -45,7 +45,6 @@ def _exit_within(seconds: float) -> None:
     """An interrupted render exits: if the clean unwinding (Prefect's temporary server, queued
     log flushes) has not finished after ``seconds``, stop this process's children (the server)
     and leave with the interrupted code. Paid jobs are in the ledger; the next run resumes them."""
-    import signal
     import threading
 
     global _WATCHDOG
