@@ -107,6 +107,11 @@ def write_manifest(run: RenderRun, edit: Edit, proto: Finished, final: Finished 
     outputs = {"final": facts(final), "prototype": facts(proto), "mix": (final or proto).mix.model_dump(mode="json"),
                "deliverables": delivered}
     manifest = build_manifest(run.loaded, run.plan, edit, outputs).model_dump(mode="json")
+    from reelflow.flows.voice_report import voice_report
+
+    voices = voice_report(run, edit)  # each character's lines against each other's, measured
+    if voices:
+        manifest.setdefault("sound", {})["voices"] = voices
     route_of = lambda m: providers.resolve_route(m, run.cat, run.today).route  # noqa: E731
     manifest.update(inputs=render_inputs(run.loaded, run.plan, route_of), out_dir=str(run.out),
                     store=str(run.store.root), checkout=str(run.loaded.repo_root))

@@ -33,6 +33,9 @@ def test_night_watch_renders_offline_with_one_voice_each_lip_sync_and_clear_dial
     assert sound["lipsync_min_r"] > 0.5, sound["lipsync"]
     assert sound["dialogue_to_music_db"] >= 6.0, sound  # the lines stand clear of the ducked bed
     assert m["music"]["source"] == "offline" and abs(m["music"]["seconds"] - m["output"]["duration"]) <= 1 / 24
+    voices = sound["voices"]  # measured on the finished film, in the manifest
+    assert {k: v["lines"] for k, v in voices["characters"].items()} == {"ben": 2, "ada": 2}
+    assert voices["separation"] > 3, voices
     out = m["output"]
     assert abs(out["integrated_lufs"] + 14) <= 0.5 and out["true_peak_dbtp"] <= -1.0
     folder = tmp_path / "out"
