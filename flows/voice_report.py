@@ -15,6 +15,7 @@ import numpy as np
 
 from reelflow.media.ffmpeg import ffmpeg_exe
 from reelflow.media.voiceprint import similarity, voiceprint
+from reelflow.store import sha256_file
 from reelflow.voices import voice_for
 
 VERSION = "voices-1"
@@ -70,8 +71,7 @@ def voice_report(run, edit) -> dict | None:
     lines = _lines(run, edit)
     if len(lines) < 2:
         return None
-    parts = [VERSION, [(who, hashlib.sha256(open(path, "rb").read()).hexdigest(), start, end)
-                       for who, path, start, end in lines]]
+    parts = [VERSION, [(who, sha256_file(path), start, end) for who, path, start, end in lines]]
     key = hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:32]
     report = run.store.made_once(f"voices-{key}", ".json",
                                  lambda tmp: tmp.write_text(json.dumps(measure(lines)), encoding="utf-8"))
