@@ -11,9 +11,9 @@ from prefect import get_run_logger
 
 from reelflow.dialogue import place_lines
 from reelflow.edit import Edit
-from reelflow.speech import TTS_ROUTES, offline_stand_in, speech_requests
+from reelflow.speech import TTS_ROUTES, as_stems, offline_stand_in, speech_requests
 from reelflow.voices import voice_for
-from reelflow.store import sha256_file, temp_prefix
+from reelflow.store import sha256_file
 from reelflow.tasks.speech import speak_line
 
 TRACK_VERSION = "track-1"
@@ -51,14 +51,6 @@ def speak(run, edit: Edit) -> Edit:
     return edit.with_speech(spoken)
 
 
-def stem_transcript(shot, cast) -> str:
-    """What the shot's stems say, for a prompt: ' Ben says: "You came back."'."""
-    from reelflow.speech import synthesised
-
-    return "".join(f' {line.speaker} says: "{line.line}"' for line in shot.dialogue
-                   if line.file or synthesised(line, cast))
-
-
 def offline_where_unkeyed(spec, todo: dict) -> tuple[dict, dict]:
     """Requests whose TTS route has no key become the offline speaker's (each character in its own
     offline voice): the run renders, the manifest says so. Returns (requests, {route: variable})."""
@@ -86,22 +78,19 @@ def dialogue_track(run, shot, seconds: float) -> tuple[str, str] | None:
     None when the shot has no stem (its lines, if any, are the model's to speak)."""
     from pydub import AudioSegment
 
-    lines = [line.model_copy(update={"file": f"store:{run.speech[(shot.id, k)]}"})
-             if (shot.id, k) in run.speech and not line.file else line for k, line in enumerate(shot.dialogue)]
-    placed = [p for p in place_lines(lines, run.stem_seconds) if p.file]
+    placed = [p for p in place_lines(as_stems(shot.id, shot.dialogue, run.speech), run.stem_seconds) if p.file]
     if not placed:
         return None
     files = [resolve_stem(run, p.file) for p in placed]
     parts = [TRACK_VERSION, round(float(seconds), 4),
              [(sha256_file(f), round(p.start, 4), p.gain_db) for f, p in zip(files, placed)]]
-    key = hashlib.sha256(json.dumps(parts).encode()).hexdigest()
-    dest = run.store.root / "derived" / f"dialogue-{key}.wav"
-    if not run.store.verified(dest, None):
+
+    def lay(tmp) -> None:
         track = AudioSegment.silent(duration=int(round(seconds * 1000)), frame_rate=48000)
         for f, p in zip(files, placed):
             stem = AudioSegment.from_file(str(f)).set_frame_rate(48000).set_channels(1)
             track = track.overlay(stem.apply_gain(p.gain_db) if p.gain_db else stem, position=int(round(p.start * 1000)))
-        part = dest.with_name(f"{temp_prefix(dest.name)}part.wav")
-        track.export(str(part), format="wav")
-        run.store.commit(part, run.store.ref(dest))
+        track.export(str(tmp), format="wav")
+
+    dest = run.store.made_once(f"dialogue-{hashlib.sha256(json.dumps(parts).encode()).hexdigest()}", ".wav", lay)
     return str(dest), sha256_file(dest)

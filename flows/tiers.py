@@ -143,7 +143,8 @@ class RenderRun:
                                        for c in request.dialogue)
         model = self.cat.models.get(spec.model)
         if follows_audio(model, res.route):  # lines mixed from stems: the clip's lips follow the track
-            from reelflow.flows.speech import dialogue_track, stem_transcript
+            from reelflow.flows.speech import dialogue_track
+            from reelflow.speech import stem_transcript
 
             track = dialogue_track(self, shot, variant.seconds or request.seconds)
             if track:

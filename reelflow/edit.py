@@ -156,11 +156,13 @@ class Edit:
     def with_speech(self, spoken: Mapping[tuple[str, int], Mapping]) -> "Edit":
         """Synthesised lines become stems of their shots (``store:<path>``), mixed and captioned
         like recorded lines; what an earlier call recorded (its cost) is kept."""
+        from .speech import as_stems
+
         speech = {**spoken, **self.speech}
+        paths = {k: v["path"] for k, v in speech.items()}
         shots = []
         for s in self.shots:
-            lines = [line.model_copy(update={"file": f"store:{speech[(s.id, k)]['path']}"})
-                     if (s.id, k) in speech and not line.file else line for k, line in enumerate(s.shot.dialogue)]
+            lines = as_stems(s.id, s.shot.dialogue, paths)
             shots.append(replace(s, shot=s.shot.model_copy(update={"dialogue": lines})) if lines != list(s.shot.dialogue)
                          else s)
         return replace(self, shots=tuple(shots), speech=speech)

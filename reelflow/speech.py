@@ -123,9 +123,25 @@ def route_problem(route: str, voice_id: str | None, today: dt.date) -> str | Non
     return None
 
 
+def stem_lines(shot, cast) -> list:
+    """The shot's lines mixed from stems (recorded, or synthesised through TTS), not spoken by its model."""
+    return [line for line in shot.dialogue if line.file or synthesised(line, cast)]
+
+
 def has_stems(shot, cast) -> bool:
-    """Some of the shot's lines are mixed from stems (recorded, or synthesised through TTS)."""
-    return any(line.file or synthesised(line, cast) for line in shot.dialogue)
+    return bool(stem_lines(shot, cast))
+
+
+def stem_transcript(shot, cast) -> str:
+    """What the shot's stems say, for the prompt of a model that follows them: ' Ben says: "..."'."""
+    return "".join(f' {line.speaker} says: "{line.line}"' for line in stem_lines(shot, cast))
+
+
+def as_stems(shot_id: str, dialogue, paths) -> list:
+    """The shot's lines with each synthesised one as its stem (``store:<path>``; ``paths``:
+    (shot id, line index) -> store path), placed and mixed like a recorded line."""
+    return [line.model_copy(update={"file": f"store:{paths[(shot_id, k)]}"}) if (shot_id, k) in paths and not line.file
+            else line for k, line in enumerate(dialogue)]
 
 
 def wants_lipsync(shot, cast) -> bool:

@@ -217,6 +217,15 @@ class Store:
         write_json_atomic(dest.with_suffix(".json"), {**meta, "sha256": sha, "stored_at": time.time()})
         return sha
 
+    def answer_meta(self, ref: str) -> dict | None:
+        """What :meth:`put_answer` recorded, while the answer's bytes still match it."""
+        if not self.verified(ref):
+            return None
+        try:
+            return json.loads(self.file(ref).with_suffix(".json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
     def put_clip(self, key: str, src: Path, meta: dict) -> dict:
         dest = self.clip_path(key)
         with open(src, "rb") as fh:

@@ -134,14 +134,14 @@ def voice_prompt(prompt: str, shot, cast) -> str:
 def voices_note(model, shot, spec) -> str:
     """The routing reason's words on voices: a model that speaks is told them in its prompt; lines
     mixed from stems are followed by a model that takes driving audio, or the reason says not."""
-    from .speech import synthesised
+    from .speech import has_stems
 
     note = ""
     styles = voice_styles(shot, spec.cast)
     if styles and model.native_audio:
         note = (f"; {model.id} speaks the lines itself and takes no voice audio from reelflow: the voices are "
                 f"described in its prompt ({', '.join(f'{who}: {style}' for who, style in styles)})")
-    if any(line.file or synthesised(line, spec.cast) for line in shot.dialogue):
+    if has_stems(shot, spec.cast):
         ai = model.audio_input
         note += (f"; its lines are stems: {model.id} follows them as driving audio on {'/'.join(ai.routes)} "
                  f"(`{ai.field}`), lips in sync" if ai else

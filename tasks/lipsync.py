@@ -49,10 +49,9 @@ def lipsync_clip(clip: ClipResult, track_path: str, track_sha256: str, route: st
     synced = generate_clip(request, provider, store, facts=ClipFacts(
         cost_usd=cost, notes=(f"lip-synced to the dialogue track by {MODEL} on {route}",)))
     synced = checked(synced, request, provider, store, {})
-    known = synced.cache_hit
-    paid = (0.0 if clip.cache_hit else clip.cost_usd) + (0.0 if known else cost)
+    paid = (0.0 if clip.cache_hit else clip.cost_usd) + (0.0 if synced.cache_hit else cost)
     return clip.model_copy(update={
         "key": synced.key, "path": synced.path, "sha256": synced.sha256, "qc": synced.qc,
         "seconds": synced.seconds, "has_audio": synced.has_audio,
         "notes": [*clip.notes, f"lip-synced to the dialogue track by {MODEL} on {route} (${cost:.2f})"],
-        "cost_usd": paid, "cache_hit": clip.cache_hit and known})
+        "cost_usd": paid, "cache_hit": clip.cache_hit and synced.cache_hit})

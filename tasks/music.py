@@ -7,12 +7,13 @@ from __future__ import annotations
 import json
 
 from prefect import task
+from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
 from pydantic import BaseModel, ConfigDict
 
 from reelflow.config import RetryPolicy
 from reelflow.music import MusicRequest
-from reelflow.store import Store, temp_prefix
+from reelflow.store import Store
 from reelflow.tasks.caching import StoredArtifacts
 from reelflow.tasks.generation import retry_if_transient
 
@@ -43,17 +44,15 @@ RETRY = RetryPolicy.from_env()
 def compose_music(request: MusicRequest, store_root: str) -> ComposedMusic:
     store = Store(store_root)
     ref = music_ref(request)
-    meta_path = store.file(ref).with_suffix(".json")
-    if store.verified(ref) and meta_path.is_file():
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    meta = store.answer_meta(ref)
+    if meta is not None:
         return ComposedMusic(path=ref, sha256=meta["sha256"], seconds=meta["seconds"], cost_usd=0.0, cache_hit=True,
                              beats=meta.get("beats"), tempo=meta.get("tempo"))
     beats = tempo = None
     if request.route == "lyria":
-        from reelflow.providers.lyria import LyriaMusic, decoded_seconds
+        from reelflow.providers.lyria import LyriaMusic
 
-        data = LyriaMusic().compose(request)  # decoded once: a damaged song is asked again
-        seconds = decoded_seconds(data)
+        data, seconds = LyriaMusic().compose_checked(request)  # decoded once: a damaged song is asked again
     else:
         from reelflow.media.musicbed import compose, wav_bytes
 
@@ -67,23 +66,17 @@ def compose_music(request: MusicRequest, store_root: str) -> ComposedMusic:
                          beats=[round(b, 4) for b in beats] if beats else None, tempo=tempo)
 
 
-@task(name="track-beats", persist_result=True,
-      cache_policy=StoredArtifacts(prefix="beats", parts=lambda i: ["beats-1", i["sha256"]],
-                                   artifacts=lambda i, key: [(f"derived/beats-{i['sha256']}.json", None)]))
+@task(name="track-beats", cache_policy=NO_CACHE)  # the store is its cache (made once per bed)
 def track_beats(path: str, sha256: str, store_root: str) -> dict:
     """The bed's beats and tempo, tracked by librosa once per bed (kept in the store). librosa's
     numba code compiles on a machine's first use (30-60 s on 2 cores) and is cached after."""
     from pathlib import Path
 
-    store = Store(store_root)
-    ref = f"derived/beats-{sha256}.json"
-    if store.verified(ref):
-        return json.loads(store.file(ref).read_text(encoding="utf-8"))
     from reelflow.media.beats import track_beats as tracked
 
-    beats, tempo = tracked(Path(path))
-    found = {"beats": beats, "tempo": tempo, "tracker": "librosa.beat.beat_track"}
-    part = store.root / "tmp" / f"{temp_prefix('beats')}part.json"
-    part.write_text(json.dumps(found), encoding="utf-8")
-    store.commit(part, ref)
-    return found
+    def make(tmp) -> None:
+        beats, tempo = tracked(Path(path))
+        tmp.write_text(json.dumps({"beats": beats, "tempo": tempo, "tracker": "librosa.beat.beat_track"}),
+                       encoding="utf-8")
+
+    return json.loads(Store(store_root).made_once(f"beats-{sha256}", ".json", make).read_text(encoding="utf-8"))

@@ -4,7 +4,6 @@ the same voice is paid once, by whichever shot, run or worker asks first."""
 
 from __future__ import annotations
 
-import json
 
 from prefect import task
 from prefect.tasks import exponential_backoff
@@ -30,16 +29,6 @@ def speech_ref(request: SpeechRequest) -> str:
     return f"clips/speech-{request.key()}.wav"
 
 
-def stored_line(store: Store, request: SpeechRequest) -> SpokenLine | None:
-    """The line as stored, while its bytes match what was recorded."""
-    ref = speech_ref(request)
-    path = store.file(ref)
-    if not store.verified(ref):
-        return None
-    meta = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
-    return SpokenLine(path=ref, sha256=meta["sha256"], seconds=meta["seconds"], cost_usd=0.0, cache_hit=True)
-
-
 RETRY = RetryPolicy.from_env()
 
 
@@ -49,15 +38,14 @@ RETRY = RetryPolicy.from_env()
       cache_policy=StoredArtifacts(prefix="speech", parts=lambda i: ["speech-1", i["request"].key()],
                                    artifacts=lambda i, key: [(speech_ref(i["request"]), None)]))
 def speak_line(request: SpeechRequest, store_root: str) -> SpokenLine:
-    from reelflow.providers.tts_openai import check_wav, speaker_for
+    from reelflow.providers.tts_openai import speaker_for
 
     store = Store(store_root)
-    known = stored_line(store, request)
-    if known is not None:
-        return known
-    data = speaker_for(request.route).synthesise(request)  # checked: a whole WAV with sound in it
-    seconds = check_wav(data)
     ref = speech_ref(request)
+    meta = store.answer_meta(ref)
+    if meta is not None:
+        return SpokenLine(path=ref, sha256=meta["sha256"], seconds=meta["seconds"], cost_usd=0.0, cache_hit=True)
+    data, seconds = speaker_for(request.route).synthesise_checked(request)  # a whole WAV with sound in it
     sha = store.put_answer(ref, data, {  # the provenance; never a key
         "seconds": round(seconds, 4), "route": request.route, "model": request.model, "voice": request.voice,
         "characters": len(request.text), "cost_usd": request.cost_usd()})

@@ -301,8 +301,8 @@ def render_animatic(req: GenerationRequest, dest: Path) -> dict:
         if not req.audio:
             audio = audio * 0.0
             spans, audio_notes = [], ["audio off"]
-        face = Face(w, h, openness(speech, SAMPLE_RATE, fps, frames)) if spans and speech.any() else None
-        spans = spans if req.dialogue else []  # a stem's speech is placed by the mix, not reported as the clip's
+        # a speaking face whose mouth follows its lines, or the stems it is given (not silenced)
+        face = Face(w, h, openness(speech, SAMPLE_RATE, fps, frames)) if req.audio and speech.any() else None
         notes += audio_notes
         wav = work / "audio.wav"
         write_wav(wav, audio)

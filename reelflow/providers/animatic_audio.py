@@ -154,7 +154,6 @@ def render_audio(req: GenerationRequest, seconds: float, rng: np.random.Generato
         cursor = i1 / SAMPLE_RATE + GAP
     if req.driving_audio_path:  # lines mixed from stems: the mouth follows them, the mix adds them
         speech = speech + read_mono(Path(req.driving_audio_path), n)
-        spans = spans or [(0.0, round(n / SAMPLE_RATE, 3))]
         notes.append("lip sync: the mouth follows the shot's dialogue stems")
     return np.clip(mix, -0.99, 0.99), spans, notes, speech
 

@@ -44,7 +44,7 @@ class GeminiOmniProvider(Adapter):
 
         key = credential(ENV)
         if not key:
-            raise AuthError(f"gemini: no credentials; set {ENV}")
+            raise AuthError(f"{self.name}: no credentials; set {ENV}")
         opts = {"retry_options": types.HttpRetryOptions(attempts=1)}
         if os.environ.get("GEMINI_BASE_URL"):
             opts["base_url"] = os.environ["GEMINI_BASE_URL"]
@@ -56,7 +56,7 @@ class GeminiOmniProvider(Adapter):
         except Exception as exc:  # noqa: BLE001 - the SDK's errors, pydantic and httpx, by kind
             status = getattr(exc, "status_code", None)
             if isinstance(status, int) and 200 <= status < 300:  # a 200 whose body did not parse
-                raise TransientProviderError(f"gemini: malformed response ({type(exc).__name__})") from None
+                raise TransientProviderError(f"{self.name}: malformed response ({type(exc).__name__})") from None
             if isinstance(status, int):
                 headers = getattr(exc, "headers", None) or {}
                 raise classify(self.name, status, _message(exc), env=ENV,
@@ -66,9 +66,9 @@ class GeminiOmniProvider(Adapter):
             # network faults: the SDK's APIConnectionError/APITimeoutError, or its vendored httpx's
             if kinds & {"APIConnectionError", "NoResponseError", "ConnectionError", "TimeoutError"} \
                     or "httpx" in module or "httpcore" in module:
-                raise TransientProviderError(f"gemini: {type(exc).__name__}") from None
+                raise TransientProviderError(f"{self.name}: {type(exc).__name__}") from None
             if kinds & {"APIResponseValidationError", "ResponseValidationError", "ValueError"} or "pydantic" in module:
-                raise TransientProviderError(f"gemini: malformed response ({type(exc).__name__})") from None
+                raise TransientProviderError(f"{self.name}: malformed response ({type(exc).__name__})") from None
             raise
 
     def body(self, request: GenerationRequest) -> dict:

@@ -41,11 +41,14 @@ class LyriaMusic(GeminiOmniProvider):
     name = "lyria"
 
     def compose(self, req: MusicRequest) -> bytes:
+        return self.compose_checked(req)[0]
+
+    def compose_checked(self, req: MusicRequest) -> tuple[bytes, float]:
+        """(the song, its decoded seconds): decoded once, here."""
         client = self._client()
         interaction = self._guard(client.interactions.create, **body(req))
         audio = getattr(interaction, "output_audio", None)
         if audio is None or not audio.data:
             raise TransientProviderError("lyria: the interaction returned no audio")
         data = audio.data if isinstance(audio.data, (bytes, bytearray)) else base64.b64decode(audio.data)
-        decoded_seconds(bytes(data))
-        return bytes(data)
+        return bytes(data), decoded_seconds(bytes(data))

@@ -17,6 +17,12 @@ class EspeakSpeech:
     name = "espeak"
     version = "1"
 
+    def synthesise_checked(self, req: SpeechRequest) -> tuple[bytes, float]:
+        from .tts_openai import check_wav
+
+        data = self.synthesise(req)
+        return data, check_wav(data)
+
     def synthesise(self, req: SpeechRequest) -> bytes:
         variant, pitch, rate = req.voice.split(":")
         voice = OfflineVoice(variant=variant, pitch=int(pitch), rate=int(rate))

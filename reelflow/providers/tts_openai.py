@@ -56,6 +56,10 @@ class OpenAISpeech:
                       base_url=os.environ.get("OPENAI_BASE_URL") or None)
 
     def synthesise(self, req: SpeechRequest) -> bytes:
+        return self.synthesise_checked(req)[0]
+
+    def synthesise_checked(self, req: SpeechRequest) -> tuple[bytes, float]:
+        """(the WAV, its seconds): checked once, here."""
         import openai
 
         sent = body(req)
@@ -70,8 +74,7 @@ class OpenAISpeech:
                            retry_after=float(retry) if retry and retry.replace(".", "", 1).isdigit() else None) from None
         except openai.APIConnectionError as exc:
             raise TransientProviderError(f"openai speech: {type(exc).__name__}") from None
-        check_wav(data)
-        return data
+        return data, check_wav(data)
 
 
 def speaker_for(route: str):

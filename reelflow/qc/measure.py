@@ -94,11 +94,8 @@ def load_image(path: str | Path, size: tuple[int, int]) -> np.ndarray:
         return np.asarray(img.convert("RGB").resize(size, Image.Resampling.BOX), dtype=np.uint8)
 
 
-def read_speech(path: str | Path, rate: int = 48000) -> np.ndarray:
-    """A dialogue track (WAV) as mono float at ``rate``: what a lip-synced mouth must follow."""
-    from ..providers.animatic_audio import read_mono
-    import wave
+def read_speech(path: str | Path) -> np.ndarray:
+    """A dialogue track (WAV) as mono float at 48 kHz: what a lip-synced mouth must follow."""
+    from ..providers.animatic_audio import wav_mono
 
-    with wave.open(str(path), "rb") as wf:
-        n = int(wf.getnframes() * rate / wf.getframerate())
-    return read_mono(Path(path), n)
+    return wav_mono(Path(path))
