@@ -27,8 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from reelflow.media.frames import extract_last_frame, frame_at, join_segments, psnr  # noqa: E402
-from reelflow.providers.animatic import render_animatic  # noqa: E402
-from reelflow.providers.animatic_extend import extend_animatic  # noqa: E402
+from reelflow.providers.animatic.provider import render_animatic  # noqa: E402
+from reelflow.providers.animatic.extend import extend_animatic  # noqa: E402
 from reelflow.providers.base import GenerationRequest  # noqa: E402
 
 

@@ -41,11 +41,11 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--clips", type=int, default=3)
     args = ap.parse_args()
-    from reelflow.providers.animatic import render_animatic
+    from reelflow.providers.animatic.provider import render_animatic
     from reelflow.providers.base import GenerationRequest
     from reelflow.qc.faults import FAULTS, spoil
-    from reelflow.qc.pipeline import expectation
-    from reelflow.providers.animatic import AnimaticProvider
+    from reelflow.generation.qc_pipeline import expectation
+    from reelflow.providers.animatic.provider import AnimaticProvider
     from reelflow.qc.runner import check_clip
 
     rows = []

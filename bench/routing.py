@@ -14,9 +14,9 @@ import json
 import random
 import time
 
-from reelflow.catalog import load_catalog
-from reelflow.routing import plan_shotlist
-from reelflow.shotlist import ShotList
+from reelflow.load.catalog_file import load_catalog
+from reelflow.plan.routing import plan_shotlist
+from reelflow.spec.shotlist import ShotList
 
 KINDS = ["environment", "physics", "character", "dialogue", "product", "stylized", "action", "social"]
 

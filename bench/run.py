@@ -35,8 +35,8 @@ from reelflow.media.segments import export_segmented  # noqa: E402
 from reelflow.media.ffmpeg import AAC, X264, probe, run_ffmpeg  # noqa: E402
 from reelflow.media.finishing import conform_audio, conform_filter  # noqa: E402
 from reelflow.media.mix import ShotSound, mix_edit  # noqa: E402
-from reelflow.shotlist import MusicBed, ShotList  # noqa: E402
-from reelflow.timeline import build_timeline  # noqa: E402
+from reelflow.spec.shotlist import MusicBed, ShotList  # noqa: E402
+from reelflow.edit.timeline import build_timeline  # noqa: E402
 
 
 def make_clips(work: Path, n: int, seconds: float, mixed: bool = False) -> list[tuple[Path, Path]]:

@@ -14,8 +14,8 @@ from prefect.artifacts import (
     create_markdown_artifact, create_progress_artifact, create_table_artifact, update_progress_artifact,
 )
 
-from reelflow.qc.tally import line as qc_line
-from reelflow.routing import Plan
+from reelflow.edit.qc_tally import line as qc_line
+from reelflow.plan.routing import Plan
 
 
 def artifact_key(stem: str, what: str) -> str:
@@ -69,7 +69,7 @@ def shot_qc(shot: dict) -> str:
     """The QC of the clip a shot shows (its final, else its draft), from the manifest."""
     from types import SimpleNamespace
 
-    from reelflow.qc.tally import cell
+    from reelflow.edit.qc_tally import cell
 
     clip = shot.get("final") or shot.get("draft") or {}
     return cell(SimpleNamespace(qc=clip.get("qc"), qc_rejected=clip.get("qc_rejected", [])))

@@ -8,9 +8,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from reelflow.config import emit
+from reelflow.runtime.config import emit
 from reelflow.deliver.registry import DeliveryInput
-from reelflow.edit import Edit
+from reelflow.edit.edit import Edit
 from reelflow.deliver.contact import TILE_WIDTH, contact_picks
 from reelflow.media.frames import CONTINUITY_VERSION, continuity_frames, continuity_report
 from reelflow.media.stills import EditStills

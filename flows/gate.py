@@ -7,14 +7,14 @@ from dataclasses import dataclass, replace
 
 from prefect import get_run_logger
 
-from reelflow.edit import Edit
+from reelflow.edit.edit import Edit
 from reelflow.errors import ReelflowError
 from reelflow.flows.artifacts import artifact_key
 from reelflow.flows.finish import Finished, finish
 from reelflow.flows.outputs import review_page
 from reelflow.flows.review import ReviewInput, ReviewTimeout, problems_in, review_form, wait_for_review
 from reelflow.flows.tiers import RenderRun, render_tier
-from reelflow.review_groups import members, review_groups
+from reelflow.plan.review_groups import members, review_groups
 from reelflow.tasks.generation import route
 
 

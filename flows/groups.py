@@ -1,6 +1,6 @@
 """A scene group at one tier: one multi-shot call for its shots, cut into a take per shot.
 
-The call's shots, prompts and lengths come from the plan (reelflow.groups); its request holds
+The call's shots, prompts and lengths come from the plan (reelflow.plan.groups); its request holds
 them all, so editing any shot of the group is a new request and the group renders again, once.
 Where the route the model resolves to cannot send a multi-shot request, or the call fails, the
 group's shots render one by one (the reason is in each clip's notes)."""
@@ -13,11 +13,11 @@ import hashlib
 from prefect import get_run_logger
 
 from reelflow import providers
-from reelflow.edit import Edit, Take
+from reelflow.edit.edit import Edit, Take
 from reelflow.errors import ContentRejectedError, JobPendingError, MediaError, ProviderError
 from reelflow.providers.base import GroupShot
 from reelflow.providers.common import AuthError
-from reelflow.routing import RenderSpec
+from reelflow.plan.routing import RenderSpec
 from reelflow.tasks.groups import split_group
 
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 from prefect import get_run_logger
 
 from reelflow import providers
-from reelflow.edit import Edit, Take
+from reelflow.edit.edit import Edit, Take
 from reelflow.flows.speech import dialogue_track
-from reelflow.speech import follows_audio, wants_lipsync
+from reelflow.plan.speech import follows_audio, wants_lipsync
 from reelflow.tasks.lipsync import MODEL, lipsync_clip
 
 

@@ -8,12 +8,12 @@ from dataclasses import replace
 
 from prefect import get_run_logger
 
-from reelflow.edit import Edit
-from reelflow.music import MusicPrompt, music_request, nudge_cuts
-from reelflow.providers.common import credential
-from reelflow.store import sha256_file
+from reelflow.edit.edit import Edit
+from reelflow.spec.music import MusicPrompt, music_request, nudge_cuts
+from reelflow.runtime.secrets import credential
+from reelflow.store.local import sha256_file
 from reelflow.tasks.music import compose_music, track_beats
-from reelflow.timeline import shift_cuts
+from reelflow.edit.timeline import shift_cuts
 
 
 def fit_music(run, edit: Edit) -> Edit:

@@ -2,7 +2,7 @@
 
 A list is rendered when the content that determines its output differs from what its last final
 render recorded (the shot list's bytes, the bytes of every asset it uses, the routing decision:
-see reelflow/fingerprint.py), or when it has no final render yet. No git history is needed, so a
+see reelflow/load/fingerprint.py), or when it has no final render yet. No git history is needed, so a
 shallow clone (Prefect's git_clone) decides correctly. Unchanged lists are skipped with the
 reason logged; the run is named after what it rendered and publishes a summary artifact.
 """
@@ -17,13 +17,13 @@ from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from reelflow import providers
-from reelflow.catalog import load_catalog
-from reelflow.config import output_dir
+from reelflow.load.catalog_file import load_catalog
+from reelflow.runtime.config import output_dir
 from reelflow.errors import ReelflowError
-from reelflow.fingerprint import read_manifest, render_inputs, what_changed
+from reelflow.load.fingerprint import read_manifest, render_inputs, what_changed
 from reelflow.flows.render import render_shotlist
-from reelflow.routing import plan_shotlist
-from reelflow.shotlist import load_shotlist
+from reelflow.plan.routing import plan_shotlist
+from reelflow.load.loader import load_shotlist
 
 
 def shotlist_files(folder: Path) -> list[Path]:
@@ -59,7 +59,7 @@ def decide(folder: str, out: str, catalog: str | None, today: dt.date) -> list[d
 def lifecycle_check(folder: str, catalog: str | None, today: dt.date, days: int) -> list[dict]:
     """Publish every committed shot list a deprecation or retirement in the next ``days``
     touches (the same list `reelflow models --check` prints)."""
-    from reelflow.validate import lifecycle_report
+    from reelflow.load.validate import lifecycle_report
 
     rows = lifecycle_report([folder], load_catalog(catalog), today, days)
     create_table_artifact(key="lifecycle-check", table=[

@@ -6,12 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from reelflow import providers
-from reelflow.assets import Links, asset_store_from_env
+from reelflow.store.assets import Links, asset_store_from_env
 from reelflow.deliver.contact import contact_sheet, takes_sheet
-from reelflow.generate import ClipResult
+from reelflow.edit.clip import ClipResult
 from reelflow.media.previews import PLAYER_PROXY, data_uri, jpeg_bytes, proxy_clip
-from reelflow.qc.tally import cell as qc_cell, line as qc_line, tally as qc_tally
-from reelflow.store import Store, temp_prefix
+from reelflow.edit.qc_tally import cell as qc_cell, line as qc_line, tally as qc_tally
+from reelflow.store.local import Store, temp_prefix
 from reelflow.flows.review import ReviewPage, ShotReview
 
 
@@ -117,7 +117,7 @@ def edit_player(run, manifest: dict) -> str | None:
     url = manifest["published"]["hrefs"].get(path.name)
     if url or not path.is_file():
         return url
-    from reelflow.store import sha256_file
+    from reelflow.store.local import sha256_file
 
     proxy = player_proxy(run.store, sha256_file(path))  # made beside the companions' stills, usually
     if not proxy.is_file():

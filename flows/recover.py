@@ -9,11 +9,11 @@ from dataclasses import replace
 from prefect import get_run_logger
 
 from reelflow import providers
-from reelflow.edit import Take
+from reelflow.edit.edit import Take
 from reelflow.errors import ContentRejectedError, JobPendingError, MediaError, ProviderError
 from reelflow.flows.tiers import Ends, RenderRun, Variant, _render_shot
 from reelflow.providers.common import AuthError
-from reelflow.routing import RenderSpec, spec_pair
+from reelflow.plan.routing import RenderSpec, spec_pair
 
 
 async def after_refusal(run: RenderRun, shot_id: str, tier: str, spec: RenderSpec, ends: Ends, variant: Variant,
@@ -22,7 +22,7 @@ async def after_refusal(run: RenderRun, shot_id: str, tier: str, spec: RenderSpe
     seed, the user's alternate_prompt, the next model); each note says what was flagged and what
     was tried. The prompt is never rewritten by reelflow."""
     from reelflow.qc.flags import flagged_part, next_steps
-    from reelflow.qc.pipeline import reroll_seed
+    from reelflow.generation.qc_pipeline import reroll_seed
 
     shot = next(s for s in run.loaded.spec.shots if s.id == shot_id)
     part = flagged_part(str(refusal))
@@ -55,7 +55,7 @@ async def fallback(run: RenderRun, shot_id: str, tier: str, error: BaseException
     After failed QC the clip is kept (its failure shown) when no fallback passes or the budget
     stops them: every clip QC rejected is recorded with what it cost."""
     from reelflow.errors import BudgetError
-    from reelflow.qc.policy import QCFailedError
+    from reelflow.generation.qc_policy import QCFailedError
 
     logger = get_run_logger()
     sp = run.plan.for_shot(shot_id)

@@ -12,21 +12,21 @@ from typing import Literal
 from prefect import flow, get_run_logger
 
 from reelflow import providers
-from reelflow.budget import Budget
-from reelflow.config import output_dir, refuse_ephemeral, store_dir as resolve_store, writable_dir
-from reelflow.edit import Edit
+from reelflow.plan.budget import Budget
+from reelflow.runtime.config import output_dir, refuse_ephemeral, store_dir as resolve_store, writable_dir
+from reelflow.edit.edit import Edit
 from reelflow.errors import InputError
-from reelflow.fingerprint import render_inputs
+from reelflow.load.fingerprint import render_inputs
 from reelflow.flows.artifacts import Progress, plan_table, summary
 from reelflow.flows.finish import Finished, deliver, finish
 from reelflow.flows.gate import prototype, review
 from reelflow.flows.outputs import edit_player, links_for, publish_outputs, summary_sheet
 from reelflow.flows.runtime import results_storage, run_name, task_runner
 from reelflow.flows.tiers import RenderRun, render_tier
-from reelflow.limits import ensure_provider_limits
-from reelflow.manifest import build_manifest
-from reelflow.store import Store, sweep_partials, write_json_atomic
-from reelflow.takes import parse_picks
+from reelflow.runtime.limits import ensure_provider_limits
+from reelflow.edit.manifest import build_manifest
+from reelflow.store.local import Store, sweep_partials, write_json_atomic
+from reelflow.plan.takes import parse_picks
 from reelflow.tasks.generation import load, route
 
 Approval = Literal["all", "prototype-only", "listed", "review"]

@@ -15,7 +15,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.input import RunInput
 from pydantic import Field, create_model
 
-from reelflow.review_groups import ReviewGroup
+from reelflow.plan.review_groups import ReviewGroup
 
 
 class ReviewInput(RunInput):

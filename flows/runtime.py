@@ -8,7 +8,7 @@ from pathlib import Path
 
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from reelflow.store import Store
+from reelflow.store.local import Store
 
 
 def results_storage(store: Store):
@@ -37,7 +37,7 @@ def run_name() -> str:
 def task_runner():
     """Threads by default (renders wait on providers and ffmpeg; REELFLOW_THREADS, default 16). REELFLOW_DASK_ADDRESS fans
     tasks out to a Dask cluster (prefect-dask); REELFLOW_DASK_WORKERS=N starts a local one."""
-    from reelflow.memory import limit_arenas
+    from reelflow.runtime.memory import limit_arenas
 
     limit_arenas()  # before the task threads start: each would keep its own malloc arena
     address, workers = os.environ.get("REELFLOW_DASK_ADDRESS"), os.environ.get("REELFLOW_DASK_WORKERS")

@@ -9,11 +9,12 @@ import json
 
 from prefect import get_run_logger
 
-from reelflow.dialogue import place_lines
-from reelflow.edit import Edit
-from reelflow.speech import TTS_ROUTES, as_stems, offline_stand_in, speech_requests
-from reelflow.voices import voice_for
-from reelflow.store import sha256_file
+from reelflow.edit.dialogue import place_lines
+from reelflow.edit.edit import Edit
+from reelflow.plan.speech import as_stems, offline_stand_in, speech_requests
+from reelflow.spec.tts_routes import TTS_ROUTES
+from reelflow.spec.voices import voice_for
+from reelflow.store.local import sha256_file
 from reelflow.tasks.speech import speak_line
 
 TRACK_VERSION = "track-1"
@@ -54,7 +55,7 @@ def speak(run, edit: Edit) -> Edit:
 def offline_where_unkeyed(spec, todo: dict) -> tuple[dict, dict]:
     """Requests whose TTS route has no key become the offline speaker's (each character in its own
     offline voice): the run renders, the manifest says so. Returns (requests, {route: variable})."""
-    from reelflow.providers.common import credential
+    from reelflow.runtime.secrets import credential
 
     out, missing = {}, {}
     shots = {s.id: s for s in spec.shots}

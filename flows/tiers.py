@@ -13,26 +13,27 @@ from prefect import get_run_logger
 from prefect.utilities.asyncutils import run_coro_as_sync
 
 from reelflow import providers
-from reelflow.assets import Links
-from reelflow.budget import Budget
-from reelflow.cast import cast_fields
-from reelflow.catalog import Catalog
-from reelflow.config import emit
-from reelflow.continuity import segment_lengths
-from reelflow.edit import Edit, Take
+from reelflow.store.assets import Links
+from reelflow.plan.budget import Budget
+from reelflow.generation.cast import cast_fields
+from reelflow.plan.catalog import Catalog
+from reelflow.runtime.config import emit
+from reelflow.plan.continuity import segment_lengths
+from reelflow.edit.edit import Edit, Take
 from reelflow.errors import ContentRejectedError, JobPendingError, MediaError, ProviderError
 from reelflow.flows.artifacts import Progress
 from reelflow.flows.runtime import results_storage
-from reelflow.generate import ClipJob, ClipResult, build_request
-from reelflow.limits import rpm_of
+from reelflow.generation.generate import ClipJob, build_request
+from reelflow.edit.clip import ClipResult
+from reelflow.runtime.limits import rpm_of
 from reelflow.media.mix import audio_seconds
 from reelflow.providers.common import AuthError
-from reelflow.routing import Plan, RenderSpec
-from reelflow.speech import follows_audio
-from reelflow.shotlist import LoadedShotList
-from reelflow.store import Store, sha256_file
+from reelflow.plan.routing import Plan, RenderSpec
+from reelflow.plan.speech import follows_audio
+from reelflow.spec.shotlist import LoadedShotList
+from reelflow.store.local import Store, sha256_file
 from reelflow.tasks.continuity import Frame, extended_take, join_take, last_frame
-from reelflow.qc.pipeline import failed as failed_qc, summary as qc_summary
+from reelflow.generation.qc_pipeline import failed as failed_qc, summary as qc_summary
 from reelflow.tasks.generation import generate, stored_clip_exists
 
 
@@ -108,7 +109,7 @@ class RenderRun:
             return None
         if draft.clip.provider != providers.resolve_route(spec.model, self.cat, self.today).route:
             return None
-        from reelflow.drafts import expires_at
+        from reelflow.generation.drafts import expires_at
 
         return expires_at(model, (self.store.clip_meta(draft.clip.key) or {}).get("stored_at", 0))
 
@@ -137,14 +138,14 @@ class RenderRun:
             update.update(last_frame_path=self.frame_file(ends.last), last_frame_sha256=ends.last.sha256)
         update["frames_required"] = bool(ends.first or ends.last)
         if res.route == "animatic" and request.dialogue:  # each character's own offline voice
-            from reelflow.voices import voice_for
+            from reelflow.spec.voices import voice_for
 
             update["dialogue"] = tuple(c.model_copy(update={"voice": voice_for(c.speaker, self.loaded.spec.cast)[1]})
                                        for c in request.dialogue)
         model = self.cat.models.get(spec.model)
         if follows_audio(model, res.route):  # lines mixed from stems: the clip's lips follow the track
             from reelflow.flows.speech import dialogue_track
-            from reelflow.speech import stem_transcript
+            from reelflow.plan.speech import stem_transcript
 
             track = dialogue_track(self, shot, variant.seconds or request.seconds)
             if track:
@@ -173,7 +174,7 @@ class RenderRun:
 
     def qc(self, shot_id: str) -> tuple[int, tuple[str, ...], dict]:
         """(rerolls, on_flag, check overrides) for the shot: its own `qc:` over the list's."""
-        from reelflow.qc.spec import effective
+        from reelflow.spec.qc import effective
 
         shot = next((s for s in self.loaded.spec.shots if s.id == shot_id), None)  # None: a group's call
         return effective(self.loaded.spec.qc, shot.qc if shot else None)
@@ -330,8 +331,8 @@ async def _extend_shot(run: RenderRun, shot_id: str, spec: RenderSpec, ends: End
 
 async def _generate(run: RenderRun, job: ClipJob, name: str | None = None) -> Take:
     """One clip, checked; a clip failing QC is re-rolled with a new seed up to the shot's
-    `qc.rerolls`, each within the budget (see reelflow.qc.policy)."""
-    from reelflow.qc.policy import QCFailedError, rejected_entry, rerolled
+    `qc.rerolls`, each within the budget (see reelflow.generation.qc_policy)."""
+    from reelflow.generation.qc_policy import QCFailedError, rejected_entry, rerolled
 
     name = name or f"{job.request.tier}-{job.request.shot_id}"
     take, tried = await _generate_once(run, job, name), job

@@ -15,8 +15,8 @@ import numpy as np
 
 from reelflow.media.ffmpeg import ffmpeg_exe
 from reelflow.media.voiceprint import similarity, voiceprint
-from reelflow.store import sha256_file
-from reelflow.voices import voice_for
+from reelflow.store.local import sha256_file
+from reelflow.spec.voices import voice_for
 
 VERSION = "voices-1"
 RATE = 16000

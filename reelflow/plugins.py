@@ -35,10 +35,10 @@ BUILT_IN: dict[str, dict[str, str]] = {
         "lipsync": "reelflow.qc.lipsync:LipSync",
     },
     "reelflow.transitions": {
-        "cut": "reelflow.transitions:Cut",
-        "crossfade": "reelflow.transitions:Crossfade",
-        "fade_black": "reelflow.transitions:FadeBlack",
-        "dip_white": "reelflow.transitions:DipWhite",
+        "cut": "reelflow.spec.transitions:Cut",
+        "crossfade": "reelflow.spec.transitions:Crossfade",
+        "fade_black": "reelflow.spec.transitions:FadeBlack",
+        "dip_white": "reelflow.spec.transitions:DipWhite",
     },
 }
 

@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterable, Optional
 
 from prefect.cache_policies import CachePolicy
 
-from reelflow.store import Store
+from reelflow.store.local import Store
 
 # (inputs, content key) -> the store files the result names, each with its expected sha256
 # (None: the hash recorded when it was written); None instead of a list: never cached by Prefect

@@ -7,10 +7,10 @@ from __future__ import annotations
 from prefect import task
 from pydantic import BaseModel, ConfigDict
 
-from reelflow.generate import ClipResult
+from reelflow.edit.clip import ClipResult
 from reelflow.media.ffmpeg import probe
 from reelflow.media.frames import extract_last_frame, extract_shown_frame, join_segments
-from reelflow.store import Store
+from reelflow.store.local import Store
 from reelflow.tasks.caching import StoredArtifacts
 
 FRAME_VERSION = "last-frame-1"

@@ -17,12 +17,12 @@ from reelflow.media.ffmpeg import measure_loudness, probe
 from reelflow.media.finishing import (
     conform_audio, conform_filter, lanczos_filter, plan_upscale, resolve_fit,
 )
-from reelflow.generate import ClipResult
+from reelflow.edit.clip import ClipResult
 from reelflow.media.mix import STEMS, MixReport, ShotSound, mix_edit
-from reelflow.shotlist import MusicBed, fps_value
-from reelflow.store import Store, sha256_file, temp_prefix, write_json_atomic
+from reelflow.spec.shotlist import MusicBed, fps_value
+from reelflow.store.local import Store, sha256_file, temp_prefix, write_json_atomic
 from reelflow.tasks.caching import StoredArtifacts, content_key
-from reelflow.timeline import Timeline
+from reelflow.edit.timeline import Timeline
 
 UPSCALE_VERSION = "upscale-2"
 CONFORM_VERSION = "conform-2"
@@ -198,7 +198,7 @@ def upscale(clip: ClipResult, size: tuple[int, int], fit: str, backend: str, sto
         return Media(path=ref, sha256=store._recorded_hash(store.file(ref)), width=plan.width, height=plan.height,
                      fps=info.fps or 0, upscaled=True, backend="realesrgan")
     if backend == "cloud":
-        from reelflow.cloud_upscale import upscale_cloud
+        from reelflow.generation.cloud_upscale import upscale_cloud
 
         up = upscale_cloud(store.file(path), sha256, (plan.width, plan.height), store)
         return Media(path=up.path, sha256=up.sha256, width=up.width, height=up.height,
@@ -282,8 +282,8 @@ def export(job: ExportJob, store_root: str, label: str = "edit") -> Exported:
     if cached is not None and store.verified(out, cached.sha256):
         return cached.model_copy(update={"path": out})
     part = store.tmp_path(".mp4")
-    from reelflow.config import emit
-    from reelflow.memory import release
+    from reelflow.runtime.config import emit
+    from reelflow.runtime.memory import release
 
     release()  # what the renders before it freed, before its encoders and decoders start
 

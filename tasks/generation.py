@@ -14,13 +14,15 @@ from prefect.cache_policies import NO_CACHE, CachePolicy
 from prefect.tasks import exponential_backoff
 
 from reelflow import providers
-from reelflow.catalog import Catalog, load_catalog
-from reelflow.config import RetryPolicy
-from reelflow.generate import ClipFacts, ClipJob, ClipResult, clip_keys, generate_clip_async, is_transient
+from reelflow.plan.catalog import Catalog
+from reelflow.load.catalog_file import load_catalog
+from reelflow.runtime.config import RetryPolicy
+from reelflow.generation.generate import ClipFacts, ClipJob, clip_keys, generate_clip_async, is_transient
+from reelflow.edit.clip import ClipResult
 from reelflow.providers.base import clip_key
-from reelflow.routing import Plan, plan_shotlist
-from reelflow.shotlist import LoadedShotList
-from reelflow.store import Store
+from reelflow.plan.routing import Plan, plan_shotlist
+from reelflow.spec.shotlist import LoadedShotList
+from reelflow.store.local import Store
 
 
 def retry_if_transient(task, task_run, state) -> bool:
@@ -36,9 +38,9 @@ def retry_if_transient(task, task_run, state) -> bool:
 def load(path: str) -> LoadedShotList:
     """Parse and validate. Not cached: its only input is the file, so a cache key would cost
     the same read and hash as the load itself."""
-    from reelflow.asset_checks import decode_problems
+    from reelflow.load.asset_checks import decode_problems
     from reelflow.errors import ShotListError
-    from reelflow.shotlist import load_shotlist
+    from reelflow.load.loader import load_shotlist
 
     loaded = load_shotlist(path)
     problems = decode_problems(loaded)  # a bad asset stops the run before anything is paid for
@@ -90,7 +92,7 @@ RETRY = RetryPolicy.from_env()
 async def generate(job: ClipJob, store_root: str) -> ClipResult:
     """One shot at one tier, checked (QC) before anything uses it. Async: a job waiting on its
     provider holds no thread, so a tier's fan-out is bounded by the provider's Prefect limit alone."""
-    from reelflow.qc.pipeline import checked
+    from reelflow.generation.qc_pipeline import checked
 
     provider, store = providers.get(job.route), Store(store_root)
     clip = await generate_clip_async(job.request, provider, store,
@@ -114,7 +116,7 @@ async def provider_slot(route: str, limit: int):
     is bounded by the local semaphore alone."""
     from prefect.concurrency.asyncio import concurrency
 
-    from reelflow.limits import limit_name
+    from reelflow.runtime.limits import limit_name
 
     key = (id(asyncio.get_running_loop()), route, max(1, limit))
     async with _LOCAL_SLOTS.setdefault(key, asyncio.Semaphore(key[2])):
@@ -128,7 +130,7 @@ async def provider_slot(route: str, limit: int):
 def pace_for(job: ClipJob):
     """Requests per minute through Prefect's ``rate_limit`` on `reelflow-<route>-rpm` (a limit
     with slot decay, created beside the concurrency limit); called right before a submission."""
-    from reelflow.limits import rate_limit_name
+    from reelflow.runtime.limits import rate_limit_name
 
     if job.route == "animatic" or job.rpm <= 0:
         return None

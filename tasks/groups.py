@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from prefect import task
 
-from reelflow.generate import ClipResult
+from reelflow.edit.clip import ClipResult
 from reelflow.media.ffmpeg import probe
 from reelflow.media.frames import cut_frames
-from reelflow.store import Store
+from reelflow.store.local import Store
 from reelflow.tasks.caching import StoredArtifacts
 
 SPLIT_VERSION = "group-split-1"

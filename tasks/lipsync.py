@@ -12,10 +12,11 @@ from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
 
 from reelflow import providers
-from reelflow.config import RetryPolicy
-from reelflow.generate import ClipFacts, ClipResult, generate_clip
+from reelflow.runtime.config import RetryPolicy
+from reelflow.generation.generate import ClipFacts, generate_clip
+from reelflow.edit.clip import ClipResult
 from reelflow.providers.base import GenerationRequest
-from reelflow.store import Store
+from reelflow.store.local import Store
 from reelflow.tasks.generation import retry_if_transient
 
 MODEL = "sync-lipsync"
@@ -40,7 +41,7 @@ def lipsync_clip(clip: ClipResult, track_path: str, track_sha256: str, route: st
                  params: dict, price_per_second: float, store_root: str) -> ClipResult:
     """The clip with its lips on the track: its own identity (model, route, seed) kept, its
     file, hash and QC the lip-sync model's, its cost this run's (the clip's and the sync's)."""
-    from reelflow.qc.pipeline import checked
+    from reelflow.generation.qc_pipeline import checked
 
     store = Store(store_root)
     provider = providers.get(route)

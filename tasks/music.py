@@ -11,9 +11,9 @@ from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
 from pydantic import BaseModel, ConfigDict
 
-from reelflow.config import RetryPolicy
-from reelflow.music import MusicRequest
-from reelflow.store import Store
+from reelflow.runtime.config import RetryPolicy
+from reelflow.spec.music import MusicRequest
+from reelflow.store.local import Store
 from reelflow.tasks.caching import StoredArtifacts
 from reelflow.tasks.generation import retry_if_transient
 

@@ -9,9 +9,9 @@ from prefect import task
 from prefect.tasks import exponential_backoff
 from pydantic import BaseModel, ConfigDict
 
-from reelflow.config import RetryPolicy
-from reelflow.speech import SpeechRequest
-from reelflow.store import Store
+from reelflow.runtime.config import RetryPolicy
+from reelflow.plan.speech import SpeechRequest
+from reelflow.store.local import Store
 from reelflow.tasks.caching import StoredArtifacts
 from reelflow.tasks.generation import retry_if_transient
 
@@ -38,7 +38,7 @@ RETRY = RetryPolicy.from_env()
       cache_policy=StoredArtifacts(prefix="speech", parts=lambda i: ["speech-1", i["request"].key()],
                                    artifacts=lambda i, key: [(speech_ref(i["request"]), None)]))
 def speak_line(request: SpeechRequest, store_root: str) -> SpokenLine:
-    from reelflow.providers.tts_openai import speaker_for
+    from reelflow.providers.speech.openai_tts import speaker_for
 
     store = Store(store_root)
     ref = speech_ref(request)

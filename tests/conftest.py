@@ -56,7 +56,7 @@ class CountingProvider:
 
     def __init__(self, fail_submits: int = 0, permanent: bool = False, fail_polls: int = 0,
                  corrupt_downloads: int = 0, refuse=None):
-        from reelflow.providers.animatic import AnimaticProvider
+        from reelflow.providers.animatic.provider import AnimaticProvider
 
         self.inner = AnimaticProvider()
         self.name = self.inner.name

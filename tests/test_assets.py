@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from reelflow.assets import LocalAssets, S3Assets, asset_store_from_env, content_key
-from reelflow.store import sha256_file
+from reelflow.store.assets import LocalAssets, S3Assets, asset_store_from_env, content_key
+from reelflow.store.local import sha256_file
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 from prefect import flow
 
-from reelflow.music import MusicRequest
-from reelflow.speech import SpeechRequest
+from reelflow.spec.music import MusicRequest
+from reelflow.plan.speech import SpeechRequest
 from reelflow.tasks.music import compose_music
 from reelflow.tasks.speech import speak_line
 

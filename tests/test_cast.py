@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from reelflow.cast import cast_fields
-from reelflow.catalog import load_catalog
+from reelflow.generation.cast import cast_fields
+from reelflow.load.catalog_file import load_catalog
 from reelflow.errors import ShotListError
-from reelflow.providers.animatic import render_animatic
-from reelflow.routing import plan_shotlist
-from reelflow.shotlist import load_shotlist
+from reelflow.providers.animatic.provider import render_animatic
+from reelflow.plan.routing import plan_shotlist
+from reelflow.load.loader import load_shotlist
 
 from .conftest import make_repo
 from .test_providers import cloud, video_bytes  # noqa: F401 - shared fixtures

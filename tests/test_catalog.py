@@ -9,11 +9,12 @@ import re
 import pytest
 import yaml
 
-from reelflow.catalog import DurationRange, load_catalog
-from reelflow.fingerprint import routing_digest
-from reelflow.lifecycle import findings
-from reelflow.routing import plan_shotlist
-from reelflow.shotlist import ShotList
+from reelflow.plan.catalog import DurationRange
+from reelflow.load.catalog_file import load_catalog
+from reelflow.load.fingerprint import routing_digest
+from reelflow.plan.lifecycle import findings
+from reelflow.plan.routing import plan_shotlist
+from reelflow.spec.shotlist import ShotList
 
 from .conftest import make_repo
 

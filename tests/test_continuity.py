@@ -10,13 +10,14 @@ import json
 
 import pytest
 
-from reelflow.catalog import load_catalog
+from reelflow.load.catalog_file import load_catalog
 from reelflow.errors import ShotListError
 from reelflow.media.frames import extract_last_frame, frame_at, join_segments, psnr
-from reelflow.providers.animatic import render_animatic
+from reelflow.providers.animatic.provider import render_animatic
 from reelflow.providers.base import GenerationRequest
-from reelflow.routing import RoutingError, plan_shotlist
-from reelflow.shotlist import ShotList, load_shotlist
+from reelflow.plan.routing import RoutingError, plan_shotlist
+from reelflow.spec.shotlist import ShotList
+from reelflow.load.loader import load_shotlist
 
 from .conftest import make_repo
 from .test_providers import cloud, video_bytes  # noqa: F401 - shared fixtures
@@ -64,8 +65,8 @@ def test_a_requested_model_that_cannot_start_on_a_frame_falls_back_to_a_crossfad
     cat = CAT.model_copy(update={"models": {**CAT.models, "text-only": t2v}})
     plan = plan_shotlist(spec({}, {"continues": True, "model": t2v.id}), cat, TODAY)
     assert plan.shots[1].continuity == "crossfade" and "continuity dropped" in plan.shots[1].reason
-    from reelflow.edit import Edit
-    from reelflow.shotlist import LoadedShotList
+    from reelflow.edit.edit import Edit
+    from reelflow.spec.shotlist import LoadedShotList
 
     loaded = LoadedShotList(spec=spec({}, {"continues": True, "model": t2v.id}), path="x.yaml", repo_root=".",
                             lines={})

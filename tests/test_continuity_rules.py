@@ -8,13 +8,13 @@ import datetime as dt
 
 import pytest
 
-from reelflow.catalog import load_catalog
-from reelflow.continuity import MAX_SEGMENTS, long_take, reach, segment_lengths, segments_note
-from reelflow.edit import Edit, Take
+from reelflow.load.catalog_file import load_catalog
+from reelflow.plan.continuity import MAX_SEGMENTS, long_take, reach, segment_lengths, segments_note
+from reelflow.edit.edit import Edit, Take
 from reelflow.flows.review import ReviewInput, problems_in
 from reelflow.providers.base import GenerationRequest
 from reelflow.providers.byteplus import BytePlusProvider
-from reelflow.routing import plan_shotlist
+from reelflow.plan.routing import plan_shotlist
 
 from .test_edit import clip, loaded
 
@@ -135,8 +135,8 @@ def test_the_plan_warns_before_a_promotable_draft_expires(tmp_path):
     import json
     import time
 
-    from reelflow.drafts import draft_warnings
-    from reelflow.store import Store
+    from reelflow.generation.drafts import draft_warnings
+    from reelflow.store.local import Store
 
     lst = loaded({"id": "dunes", "model": "seedance-2.5"}, {"id": "sea", "model": "seedance-2.5"},
                  {"id": "old", "model": "seedance-2.5"}, {"id": "harbor"})

@@ -9,16 +9,16 @@ import json
 
 import pytest
 
-from reelflow.catalog import load_catalog
-from reelflow.dialogue import GAP, LEAD_IN, caption_spans, place_lines
-from reelflow.edit import Edit, Take
+from reelflow.load.catalog_file import load_catalog
+from reelflow.edit.dialogue import GAP, LEAD_IN, caption_spans, place_lines
+from reelflow.edit.edit import Edit, Take
 from reelflow.errors import InputError, JobPendingError
-from reelflow.generate import ClipResult
-from reelflow.limits import limit_name, rate_limit_name, wanted_limits
-from reelflow.manifest import build_manifest
-from reelflow.routing import plan_shotlist
-from reelflow.shotlist import DialogueLine, LoadedShotList, ShotList
-from reelflow.timeline import build_timeline, mix_weights
+from reelflow.edit.clip import ClipResult
+from reelflow.runtime.limits import limit_name, rate_limit_name, wanted_limits
+from reelflow.edit.manifest import build_manifest
+from reelflow.plan.routing import plan_shotlist
+from reelflow.spec.shotlist import DialogueLine, LoadedShotList, ShotList
+from reelflow.edit.timeline import build_timeline, mix_weights
 
 TODAY = dt.date(2026, 11, 24)
 CAT = load_catalog()
@@ -126,7 +126,7 @@ def test_provider_limits_are_derived_from_the_catalog(monkeypatch):
 
 
 def test_a_held_clip_lock_bounds_the_wait_and_names_the_remedy(tmp_path, monkeypatch):
-    from reelflow.locks import lock_manager
+    from reelflow.runtime.locks import lock_manager
 
     locks = lock_manager(tmp_path)
     assert locks.acquire_lock("clip", "host-a:1:1")

@@ -1,5 +1,5 @@
 """A transition and a deliverable added by another package, without touching reelflow (#10 "one
-file per extension"): a distribution on the path declares a `reelflow.transitions` or
+file per extension"): a distribution on the path declares a `reelflow.spec.transitions` or
 `reelflow.deliverables` entry point; the shot list accepts the name and picture, sound, NLE export
 and the deliver task use it like a built-in one."""
 
@@ -15,25 +15,25 @@ import pytest
 from pydub.generators import Sine
 
 from reelflow import plugins
-from reelflow.catalog import load_catalog
+from reelflow.load.catalog_file import load_catalog
 from reelflow.deliver.nle import ShotRef, build_otio
 from reelflow.deliver.registry import DeliveryInput
-from reelflow.edit import Edit, Take
+from reelflow.edit.edit import Edit, Take
 from reelflow.errors import ShotListError
-from reelflow.generate import ClipResult
+from reelflow.edit.clip import ClipResult
 from reelflow.media.edit import Source, iter_edit_frames
 from reelflow.media.ffmpeg import ffmpeg_exe
 from reelflow.media.mix import RATE, follow_picture
-from reelflow.store import Store
-from reelflow.routing import plan_shotlist
-from reelflow.shotlist import load_shotlist
+from reelflow.store.local import Store
+from reelflow.plan.routing import plan_shotlist
+from reelflow.load.loader import load_shotlist
 from reelflow.tasks.deliver import deliver_companions
-from reelflow.timeline import build_timeline, mix_weights
+from reelflow.edit.timeline import build_timeline, mix_weights
 
 from .conftest import make_repo
 
 FLASH = '''
-from reelflow.transitions import Transition
+from reelflow.spec.transitions import Transition
 
 
 class Flash(Transition):

@@ -17,8 +17,8 @@ from reelflow.media.edit import Encode, Source, export_edit
 from reelflow.media.ffmpeg import measure_loudness, probe, run_ffmpeg
 from reelflow.media.finishing import conform_audio, conform_filter, plan_upscale
 from reelflow.media.mix import ShotSound, mix_edit, to_array
-from reelflow.shotlist import MusicBed, ShotList
-from reelflow.timeline import build_timeline
+from reelflow.spec.shotlist import MusicBed, ShotList
+from reelflow.edit.timeline import build_timeline
 
 from .conftest import ROOT, make_repo
 

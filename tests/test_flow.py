@@ -11,7 +11,7 @@ import pytest
 from reelflow import providers
 from reelflow.errors import ProviderError
 from reelflow.media.ffmpeg import measure_loudness, moov_before_mdat, probe
-from reelflow.store import sha256_file
+from reelflow.store.local import sha256_file
 
 from .conftest import CountingProvider, make_repo
 

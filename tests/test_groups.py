@@ -9,9 +9,9 @@ import subprocess
 
 import pytest
 
-from reelflow.catalog import load_catalog
-from reelflow.routing import plan_shotlist
-from reelflow.shotlist import ShotList
+from reelflow.load.catalog_file import load_catalog
+from reelflow.plan.routing import plan_shotlist
+from reelflow.spec.shotlist import ShotList
 
 CAT = load_catalog()
 TODAY = dt.date(2026, 12, 7)
@@ -69,7 +69,7 @@ def test_a_group_no_model_can_call_at_once_renders_shot_by_shot_and_says_why():
 ])
 def test_group_mistakes_are_one_line_errors_at_the_field(tmp_path, shots, where, words):
     from reelflow.errors import ShotListError
-    from reelflow.shotlist import load_shotlist
+    from reelflow.load.loader import load_shotlist
 
     import yaml
 
@@ -149,7 +149,7 @@ def test_offline_the_animatic_renders_a_group_as_one_clip_with_hard_cuts(prefect
     import yaml
 
     from reelflow.media.frames import frame_at
-    from reelflow.store import sha256_file
+    from reelflow.store.local import sha256_file
 
     from .conftest import make_repo
     from .test_cloud_flow import render

@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from reelflow import store as store_module
+from reelflow.store import local as store_module
 from reelflow.errors import ShotListError
-from reelflow.loader import load_shotlist
-from reelflow.store import Store, sha256_file, sweep_partials, temp_prefix
+from reelflow.load.loader import load_shotlist
+from reelflow.store.local import Store, sha256_file, sweep_partials, temp_prefix
 
 from .conftest import make_repo
 
@@ -36,7 +36,7 @@ shots:
 
 
 def problems_of(path: Path) -> list[str]:
-    from reelflow.asset_checks import decode_problems
+    from reelflow.load.asset_checks import decode_problems
 
     try:
         loaded = load_shotlist(path)
@@ -277,7 +277,7 @@ def test_a_lock_left_by_a_killed_process_does_not_block_the_rerun(tmp_path):
     import time as clock
 
     from reelflow.errors import JobPendingError
-    from reelflow.locks import submission
+    from reelflow.runtime.locks import submission
 
     store = Store(tmp_path / "store")
     (store.root / "locks").mkdir()

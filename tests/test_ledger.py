@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 
 from reelflow import providers
-from reelflow.generate import generate_clip
+from reelflow.generation.generate import generate_clip
 from reelflow.providers.base import GenerationRequest
-from reelflow.store import Store
+from reelflow.store.local import Store
 
 
 def request() -> GenerationRequest:

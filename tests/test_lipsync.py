@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import yaml
 
-from reelflow.providers.animatic_audio import write_wav
-from reelflow.speech import follows_audio, wants_lipsync
-from reelflow.shotlist import ShotList
+from reelflow.providers.animatic.audio import write_wav
+from reelflow.plan.speech import follows_audio, wants_lipsync
+from reelflow.spec.shotlist import ShotList
 
 from .conftest import make_repo
 from .test_cloud_flow import fakes, render  # noqa: F401 - the cloud fakes fixture
@@ -26,7 +26,7 @@ def listing(**shot) -> dict:
 
 
 def test_which_finals_are_lip_synced():
-    from reelflow.catalog import load_catalog
+    from reelflow.load.catalog_file import load_catalog
 
     cat = load_catalog()
     spec = ShotList.model_validate(listing())

@@ -14,10 +14,10 @@ from reelflow.media.finishing import (
     conform_audio, conform_filter, plan_upscale, render_conformed, resolve_fit, upscale_lanczos,
 )
 from reelflow.media.mix import ShotSound, duck_envelope, limit, mix_edit, to_array
-from reelflow.providers.animatic import parse_camera, render_animatic, render_size
+from reelflow.providers.animatic.provider import parse_camera, render_animatic, render_size
 from reelflow.providers.base import DialogueCue, GenerationRequest
-from reelflow.shotlist import MusicBed, ShotList
-from reelflow.timeline import build_timeline
+from reelflow.spec.shotlist import MusicBed, ShotList
+from reelflow.edit.timeline import build_timeline
 
 from .conftest import ROOT
 
@@ -73,7 +73,7 @@ def test_camera_text(text, label):
 
 
 def test_dialogue_fallback_without_espeak(tmp_path, monkeypatch):
-    import reelflow.providers.animatic_audio as animatic_audio
+    import reelflow.providers.animatic.audio as animatic_audio
 
     monkeypatch.setattr(animatic_audio, "espeak_exe", lambda: None)
     meta = render_animatic(req(seconds=2), tmp_path / "x.mp4")
@@ -241,7 +241,7 @@ def test_edit_stills_read_full_frames_and_tiles_in_one_decode(tmp_path, monkeypa
 def test_contact_sheet_is_made_once_per_edit_content(tmp_path, monkeypatch):
     from reelflow.deliver.contact import stored_contact_sheet
     from reelflow.media import stills as stills_module
-    from reelflow.store import Store
+    from reelflow.store.local import Store
 
     clip = tmp_path / "c.mp4"
     run_ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=320x180:rate=24:duration=2", "-c:v", "libx264",

@@ -1,4 +1,4 @@
-"""The render hands freed memory back (reelflow/memory.py), measured on a fresh interpreter."""
+"""The render hands freed memory back (reelflow/runtime/memory.py), measured on a fresh interpreter."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import textwrap
 # tasks do): glibc keeps each thread's arena, pinned by the survivors.
 CHURN = textwrap.dedent("""
     import sys, threading
-    from reelflow.memory import limit_arenas, release
+    from reelflow.runtime.memory import limit_arenas, release
     if sys.argv[1] == "limited":
         limit_arenas()
     keep = []

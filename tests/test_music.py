@@ -8,14 +8,14 @@ import datetime as dt
 
 import pytest
 
-from reelflow.edit import Edit, Take
+from reelflow.edit.edit import Edit, Take
 from reelflow.errors import TransientProviderError
-from reelflow.music import Cut, MusicRequest, nudge_cuts, tempo_of
+from reelflow.spec.music import Cut, MusicRequest, nudge_cuts, tempo_of
 from reelflow.providers.common import AuthError
 from reelflow.providers.lyria import LyriaMusic, body
-from reelflow.routing import plan_shotlist
-from reelflow.shotlist import ShotList
-from reelflow.timeline import shift_cuts
+from reelflow.plan.routing import plan_shotlist
+from reelflow.spec.shotlist import ShotList
+from reelflow.edit.timeline import shift_cuts
 
 from .fakes_lyria import FakeLyria
 from .test_edit import CAT, clip, loaded

@@ -20,7 +20,7 @@ def test_night_watch_renders_offline_with_one_voice_each_lip_sync_and_clear_dial
     import numpy as np
 
     from reelflow.media.ffmpeg import ffmpeg_exe
-    from reelflow.store import sha256_file
+    from reelflow.store.local import sha256_file
 
     from .test_cloud_flow import render
 

@@ -9,13 +9,13 @@ import sys
 import textwrap
 
 from reelflow import providers
-from reelflow.catalog import load_catalog
-from reelflow.generate import generate_clip
+from reelflow.load.catalog_file import load_catalog
+from reelflow.generation.generate import generate_clip
 from reelflow.providers.base import GenerationRequest
-from reelflow.store import Store
+from reelflow.store.local import Store
 
 PLUGIN = '''
-from reelflow.providers.animatic import AnimaticProvider
+from reelflow.providers.animatic.provider import AnimaticProvider
 
 
 class EchoProvider(AnimaticProvider):

@@ -22,7 +22,7 @@ shots:
 
 
 def test_deployed_run_refuses_outputs_or_store_inside_its_checkout(tmp_path):
-    from reelflow.config import EphemeralPathError, refuse_ephemeral
+    from reelflow.runtime.config import EphemeralPathError, refuse_ephemeral
 
     clone = tmp_path / "tmpabcprefect" / "films-main"
     clone.mkdir(parents=True)
@@ -34,7 +34,7 @@ def test_deployed_run_refuses_outputs_or_store_inside_its_checkout(tmp_path):
 
 
 def test_output_and_store_follow_parameter_then_environment(tmp_path, monkeypatch):
-    from reelflow.config import output_dir, store_dir
+    from reelflow.runtime.config import output_dir, store_dir
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("REELFLOW_OUT", raising=False)
@@ -46,10 +46,10 @@ def test_output_and_store_follow_parameter_then_environment(tmp_path, monkeypatc
 
 
 def _fingerprint(path: Path, today=dt.date(2026, 11, 23)):
-    from reelflow.catalog import load_catalog
-    from reelflow.fingerprint import render_inputs
-    from reelflow.routing import plan_shotlist
-    from reelflow.shotlist import load_shotlist
+    from reelflow.load.catalog_file import load_catalog
+    from reelflow.load.fingerprint import render_inputs
+    from reelflow.plan.routing import plan_shotlist
+    from reelflow.load.loader import load_shotlist
 
     loaded = load_shotlist(path)
     cat = load_catalog()
@@ -59,7 +59,7 @@ def _fingerprint(path: Path, today=dt.date(2026, 11, 23)):
 def test_fingerprint_names_what_changed_and_ignores_where(tmp_path):
     import shutil
 
-    from reelflow.fingerprint import what_changed
+    from reelflow.load.fingerprint import what_changed
 
     path = make_repo(tmp_path / "a", LIST)
     first = _fingerprint(path)
@@ -76,10 +76,10 @@ def test_fingerprint_names_what_changed_and_ignores_where(tmp_path):
 
 
 def test_routing_change_is_a_change(tmp_path):
-    from reelflow.catalog import load_catalog
-    from reelflow.fingerprint import routing_digest
-    from reelflow.routing import plan_shotlist
-    from reelflow.shotlist import load_shotlist
+    from reelflow.load.catalog_file import load_catalog
+    from reelflow.load.fingerprint import routing_digest
+    from reelflow.plan.routing import plan_shotlist
+    from reelflow.load.loader import load_shotlist
 
     loaded = load_shotlist(make_repo(tmp_path, LIST))
     plan = plan_shotlist(loaded.spec, load_catalog(), dt.date(2026, 11, 23))
@@ -98,7 +98,7 @@ def test_review_form_offers_choices_and_problems_are_named():
     assert problems_in(ok, ["harbor", "tin"], ["kling-3.0", "veo-3.1"]) == []
     empty = form()
     assert "empty submission" in problems_in(empty, ["harbor", "tin"], ["veo-3.1"])[0]
-    from reelflow.flows.review import ReviewInput  # a client that bypassed the schema
+    from reelflow.flows.review import ReviewInput# a client that bypassed the schema
 
     loose = ReviewInput(reject=["Bowl"], models={"tin": "veo-9"}, prompts={"harbor": " "})
     problems = " ".join(problems_in(loose, ["harbor", "tin"], ["veo-3.1"]))
@@ -121,7 +121,7 @@ def test_review_page_shows_problems_costs_and_players():
 
 def test_a_long_review_is_grouped_by_scene_or_page_and_a_group_is_approved_whole():
     from reelflow.flows.review import ReviewInput, ReviewPage, ShotReview, problems_in, review_form
-    from reelflow.review_groups import members, review_groups
+    from reelflow.plan.review_groups import members, review_groups
 
     scenes = [("a", "dawn"), ("b", "dawn"), ("c", "storm"), ("d", None), ("e", "dawn")]
     groups = review_groups(scenes)
@@ -151,7 +151,7 @@ def test_a_long_review_is_grouped_by_scene_or_page_and_a_group_is_approved_whole
 
 
 def test_links_are_urls_or_inline_never_file(tmp_path):
-    from reelflow.assets import Links, LocalAssets
+    from reelflow.store.assets import Links, LocalAssets
 
     small = tmp_path / "s.jpg"
     small.write_bytes(b"\xff\xd8" + b"x" * 100)
@@ -168,7 +168,7 @@ def test_links_are_urls_or_inline_never_file(tmp_path):
 
 
 def test_deploy_settings_flags_then_environment(tmp_path, monkeypatch):
-    from reelflow.deploy import PACKAGED, settings
+    from reelflow.cli.deploy import PACKAGED, settings
 
     for k in ("REELFLOW_GIT_REPOSITORY", "REELFLOW_GIT_BRANCH", "REELFLOW_WORK_POOL", "REELFLOW_OUT",
               "REELFLOW_STORE"):
@@ -186,7 +186,7 @@ def test_deploy_settings_flags_then_environment(tmp_path, monkeypatch):
 
 
 def test_packaged_deployments_match_the_repository(tmp_path):
-    from reelflow.deploy import PACKAGED
+    from reelflow.cli.deploy import PACKAGED
 
     from .conftest import ROOT
 
@@ -194,7 +194,7 @@ def test_packaged_deployments_match_the_repository(tmp_path):
 
 
 def test_loudness_note_says_why_a_target_is_missed():
-    from reelflow.manifest import loudness_note
+    from reelflow.edit.manifest import loudness_note
 
     assert loudness_note(-14.3, -1.2, -14) is None
     assert "1.1 LU from the -14 LUFS target" in loudness_note(-15.1, -1.2, -14)

@@ -9,7 +9,7 @@ import os
 import pytest
 
 from reelflow.media.ffmpeg import run_ffmpeg
-from reelflow.store import Store
+from reelflow.store.local import Store
 
 from .test_providers import CAT, cloud, run_task, video_bytes  # noqa: F401 - shared fixtures
 
@@ -27,8 +27,8 @@ def test_fan_out_reaches_each_route_limit_and_never_above(prefect_harness, cloud
     from prefect.client.orchestration import get_client
     from prefect.task_runners import ThreadPoolTaskRunner
 
-    from reelflow.generate import ClipJob
-    from reelflow.limits import ensure_provider_limits
+    from reelflow.generation.generate import ClipJob
+    from reelflow.runtime.limits import ensure_provider_limits
     from reelflow.tasks.generation import generate
 
     fake, req = cloud(provider, latency=3.0)
@@ -71,8 +71,8 @@ def test_rate_limit_counts_submissions_not_polls(prefect_harness, cloud, monkeyp
     from prefect import flow
     from prefect.client.orchestration import get_client
 
-    from reelflow.generate import ClipJob
-    from reelflow.limits import ensure_provider_limits, rate_limit_name
+    from reelflow.generation.generate import ClipJob
+    from reelflow.runtime.limits import ensure_provider_limits, rate_limit_name
     from reelflow.tasks.generation import generate
 
     fake, req = cloud("replicate", polls_until_done=4)
@@ -111,8 +111,8 @@ def test_rate_limit_counts_submissions_not_polls(prefect_harness, cloud, monkeyp
 
 def test_cloud_upscale_goes_through_the_provider_layer(prefect_harness, cloud, tmp_path):
     """`upscale: cloud` sends the clip to Topaz on fal, once: a second call is a store hit."""
-    from reelflow.generate import ClipResult
-    from reelflow.store import sha256_file
+    from reelflow.edit.clip import ClipResult
+    from reelflow.store.local import sha256_file
     from reelflow.tasks.finishing import upscale
 
     fake, _ = cloud("fal")

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 
 from reelflow import providers
-from reelflow.catalog import load_catalog
+from reelflow.load.catalog_file import load_catalog
 from reelflow.errors import ContentRejectedError, PermanentProviderError, TransientProviderError
 from reelflow.providers.base import GenerationRequest
 from reelflow.providers.common import AuthError
-from reelflow.store import Store
+from reelflow.store.local import Store
 from reelflow.media.ffmpeg import probe, run_ffmpeg
 
 from .fakes import FakeFal, FakeGeminiOmni, FakeKling, FakeOpenAI, FakeReplicate, FakeVertex
@@ -104,8 +104,8 @@ def cloud(monkeypatch, video_bytes):
 
 
 def run_task(req: GenerationRequest, route: str, store: Path, retries: int = 4, limits: bool = True):
-    from reelflow.catalog import load_catalog
-    from reelflow.limits import ensure_provider_limits
+    from reelflow.load.catalog_file import load_catalog
+    from reelflow.runtime.limits import ensure_provider_limits
     from reelflow.tasks.generation import generate
 
     if limits:  # as every render does for the routes it uses
@@ -113,7 +113,7 @@ def run_task(req: GenerationRequest, route: str, store: Path, retries: int = 4, 
 
     from prefect.utilities.asyncutils import run_coro_as_sync
 
-    from reelflow.generate import ClipJob
+    from reelflow.generation.generate import ClipJob
 
     task = generate.with_options(retries=retries, retry_delay_seconds=0.05, retry_jitter_factor=0,
                                  result_storage=store / "prefect-results", refresh_cache=True)
@@ -218,7 +218,7 @@ def test_a_model_that_is_its_own_draft_is_paid_once(prefect_harness, cloud, tmp_
 def test_bytes_held_in_the_asset_store_are_never_bought_again(prefect_harness, cloud, tmp_path, provider):
     """A clip deleted from the store (its provider output expired) comes back from the asset
     store by its content hash: no poll, no download, no submission."""
-    from reelflow.assets import LocalAssets
+    from reelflow.store.assets import LocalAssets
 
     fake, req = cloud(provider)
     store = tmp_path / "store"
@@ -291,7 +291,7 @@ def test_gemini_omni_speaks_the_interactions_protocol(cloud, tmp_path, monkeypat
     import base64
     import hashlib
 
-    from reelflow.generate import verify_clip
+    from reelflow.providers.common import verify_clip
 
     fake, req = cloud("gemini")
     prov = providers.get("gemini")

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from reelflow.media.frames import frame_at
-from reelflow.providers.animatic import render_animatic
+from reelflow.providers.animatic.provider import render_animatic
 from reelflow.providers.base import GenerationRequest
 from reelflow.qc.faults import FAULTS, spoil
 from reelflow.qc.report import Expectation
@@ -110,7 +110,7 @@ def test_cast_colours_are_a_warning_proxy(clips, tmp_path):
 
 
 def reelflow_qc(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "reelflow.cli", "qc", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "reelflow.cli.app", "qc", *args], capture_output=True, text=True,
                           timeout=120)
 
 

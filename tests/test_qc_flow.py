@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from reelflow.qc.faults import spoil
-from reelflow.qc.pipeline import reroll_seed
+from reelflow.generation.qc_pipeline import reroll_seed
 
 from .conftest import make_repo
 from .test_cloud_flow import fakes, render  # noqa: F401 - the provider fakes' fixture

@@ -7,14 +7,14 @@ import json
 
 import pytest
 
-from reelflow.catalog import load_catalog
+from reelflow.load.catalog_file import load_catalog
 from reelflow.errors import CatalogError
 from reelflow.providers import resolve_route
-from reelflow.routing import RoutingError, plan_shotlist
+from reelflow.plan.routing import RoutingError, plan_shotlist
 
 from .conftest import ROOT
-from reelflow.shotlist import ShotList, TransitionType
-from reelflow.timeline import build_timeline, mix_weights
+from reelflow.spec.shotlist import ShotList, TransitionType
+from reelflow.edit.timeline import build_timeline, mix_weights
 
 TODAY = dt.date(2026, 11, 22)
 CAT = load_catalog()
@@ -198,7 +198,7 @@ def test_every_aggregator_route_body_matches_its_documented_fields():
     """Each fal/Replicate route renders a body with only the fields its input schema documents,
     in the types the endpoint wants (fal Veo '8s', Kling/Hailuo on fal string durations, Kling on
     Replicate with its mode, Wan's `audio`, no negative_prompt for Seedance on Replicate)."""
-    from reelflow.catalog import load_catalog
+    from reelflow.load.catalog_file import load_catalog
     from reelflow.errors import PermanentProviderError
     from reelflow.providers.base import GenerationRequest
     from reelflow.providers.common import build_input
@@ -256,7 +256,7 @@ def test_every_aggregator_route_body_matches_its_documented_fields():
 
 
 def test_kling_std_draft_and_pro_final_send_different_bodies_but_wan_is_paid_once():
-    from reelflow.catalog import load_catalog
+    from reelflow.load.catalog_file import load_catalog
     from reelflow.providers.base import GenerationRequest, clip_key
     from reelflow.providers.replicate import ReplicateProvider
 

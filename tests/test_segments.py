@@ -11,8 +11,8 @@ import numpy as np
 from reelflow.media.edit import Source, export_edit
 from reelflow.media.ffmpeg import probe, run_ffmpeg
 from reelflow.media.segments import export_segmented
-from reelflow.shotlist import ShotList
-from reelflow.timeline import build_timeline, segments
+from reelflow.spec.shotlist import ShotList
+from reelflow.edit.timeline import build_timeline, segments
 
 SPEC = ShotList.model_validate({
     "title": "t", "output": {"resolution": "720p", "fps": 24},

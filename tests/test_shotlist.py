@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from reelflow.errors import ShotListError
-from reelflow.shotlist import ShotList, frame_size, json_schema, load_shotlist
+from reelflow.spec.shotlist import ShotList, frame_size
+from reelflow.load.loader import json_schema, load_shotlist
 
 from .conftest import ROOT, make_repo
 

@@ -12,10 +12,11 @@ import pytest
 
 from reelflow.errors import TransientProviderError
 from reelflow.providers.common import AuthError
-from reelflow.generate import build_request
-from reelflow.providers.tts_openai import OpenAISpeech, body
-from reelflow.shotlist import ShotList
-from reelflow.speech import route_problem, speech_cost, speech_requests
+from reelflow.generation.generate import build_request
+from reelflow.providers.speech.openai_tts import OpenAISpeech, body
+from reelflow.spec.shotlist import ShotList
+from reelflow.plan.speech import speech_cost, speech_requests
+from reelflow.spec.tts_routes import route_problem
 
 from .fakes_openai_speech import FakeOpenAISpeech
 from .test_providers import video_bytes  # noqa: F401 - shared session fixture
@@ -56,8 +57,8 @@ def test_lines_of_a_tts_voice_are_stems_with_content_keys_and_not_asked_of_the_m
 
     loaded = Loaded()
     loaded.spec, loaded.resolve_asset = spec, None
-    from reelflow.catalog import load_catalog
-    from reelflow.routing import plan_shotlist
+    from reelflow.load.catalog_file import load_catalog
+    from reelflow.plan.routing import plan_shotlist
 
     plan = plan_shotlist(spec, load_catalog(), dt.date(2026, 12, 7))
     req = build_request(loaded, spec.shots[0], plan.shots[0].final, None, {})
@@ -139,10 +140,10 @@ def test_a_render_pays_each_line_once_mixes_the_stems_and_the_mouth_follows_them
 def test_a_mouth_that_does_not_follow_the_speech_is_found(tmp_path):
     """The same animatic clip checked against its own lines (in sync) and against another
     line's track (out of sync): the lip-sync check tells them apart."""
-    from reelflow.providers.animatic import AnimaticProvider, render_animatic
-    from reelflow.providers.animatic_audio import write_wav
+    from reelflow.providers.animatic.provider import AnimaticProvider, render_animatic
+    from reelflow.providers.animatic.audio import write_wav
     from reelflow.providers.base import DialogueCue, GenerationRequest
-    from reelflow.qc.pipeline import expectation
+    from reelflow.generation.qc_pipeline import expectation
     from reelflow.qc.runner import check_clip
 
     req = GenerationRequest(shot_id="s", prompt="a pier", kind="dialogue", camera="static", model="m", tier="draft",
@@ -161,8 +162,8 @@ def test_a_mouth_that_does_not_follow_the_speech_is_found(tmp_path):
 
 
 def test_the_plan_says_what_the_lines_cost_and_when_the_route_shuts_down():
-    from reelflow.catalog import load_catalog
-    from reelflow.routing import plan_shotlist
+    from reelflow.load.catalog_file import load_catalog
+    from reelflow.plan.routing import plan_shotlist
 
     notes = plan_shotlist(listing(), load_catalog(), dt.date(2026, 12, 7)).notes
     assert "speech: 2 line(s) synthesised through openai TTS, $0.0005 (each line and voice paid once)" in notes

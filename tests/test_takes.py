@@ -12,11 +12,12 @@ import time
 
 import pytest
 
-from reelflow.catalog import load_catalog
+from reelflow.load.catalog_file import load_catalog
 from reelflow.errors import InputError, ShotListError
-from reelflow.routing import plan_shotlist
-from reelflow.shotlist import ShotList, load_shotlist
-from reelflow.takes import parse_picks
+from reelflow.plan.routing import plan_shotlist
+from reelflow.spec.shotlist import ShotList
+from reelflow.load.loader import load_shotlist
+from reelflow.plan.takes import parse_picks
 
 from .conftest import make_repo
 from .test_providers import video_bytes  # noqa: F401 - shared fixture
@@ -50,7 +51,7 @@ def test_takes_and_compared_models_are_planned_with_their_costs():
 
 def test_an_unknown_compared_model_is_one_line_at_its_place(tmp_path):
     path = make_repo(tmp_path, CUT.replace("compare: [kling-3.0]", "compare: [kling-9]"))
-    from reelflow.validate import check_shotlist
+    from reelflow.load.validate import check_shotlist
 
     with pytest.raises(ShotListError) as exc:
         check_shotlist(path, CAT, TODAY)
@@ -110,7 +111,7 @@ def test_the_review_picks_a_take_and_the_final_renders_from_it(prefect_harness, 
     assert [t["chosen"] for t in harbor["takes"]] == [False, False, True]
     assert sorted(s for s in counting_provider.submits if s.startswith("final:")) == ["final:harbor", "final:tin"]
     # the takes are visibly different clips
-    from reelflow.store import Store
+    from reelflow.store.local import Store
 
     store = Store(tmp_path / "store")
     shas = [t["clip_sha256"] for t in harbor["takes"]]

@@ -11,12 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from reelflow.catalog import load_catalog
+from reelflow.load.catalog_file import load_catalog
 from reelflow.media.voiceprint import similarity, voiceprint
-from reelflow.providers.animatic_audio import speak
-from reelflow.routing import plan_shotlist
-from reelflow.shotlist import ShotList
-from reelflow.voices import cast_name_of, offline_voice, voice_for, voice_prompt, voices_used
+from reelflow.providers.animatic.audio import speak
+from reelflow.plan.routing import plan_shotlist
+from reelflow.spec.shotlist import ShotList
+from reelflow.spec.voices import cast_name_of, offline_voice, voice_for, voice_prompt, voices_used
 
 CAST = {"ben": {"kind": "character", "description": "an old fisherman", "voice": {"style": "gravelly, slow"}},
         "ada": {"kind": "character", "description": "a tall woman", "voice": {"variant": "f4", "pitch": 60}}}
@@ -76,7 +76,7 @@ def test_rendered_shots_speak_each_character_with_its_voice(prefect_harness, tmp
     import yaml
 
     from reelflow.media.ffmpeg import ffmpeg_exe
-    from reelflow.store import sha256_file
+    from reelflow.store.local import sha256_file
 
     from .conftest import make_repo
     from .test_cloud_flow import render

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..timeline import Timeline
+from reelflow.edit.timeline import Timeline
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,7 @@ class SRT:
     name, suffix = "srt", ".srt"
 
     def write(self, given, dest) -> list[str]:
-        from ..store import write_text_atomic
+        from reelflow.store.local import write_text_atomic
 
         write_text_atomic(dest, to_srt(given.cues(), given.edit.timeline.fps))
         return []
@@ -113,7 +113,7 @@ class VTT:
     name, suffix = "vtt", ".vtt"
 
     def write(self, given, dest) -> list[str]:
-        from ..store import write_text_atomic
+        from reelflow.store.local import write_text_atomic
 
         write_text_atomic(dest, to_vtt(given.cues(), given.edit.timeline.fps))
         return []

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from ..media.ffmpeg import run_ffmpeg
-from ..media.stills import EditStills
-from ..timeline import Timeline
+from reelflow.media.ffmpeg import run_ffmpeg
+from reelflow.media.stills import EditStills
+from reelflow.edit.timeline import Timeline
 
 TILE_WIDTH = 480
 
@@ -91,7 +91,7 @@ class ContactSheet:
 
 def takes_sheet(rows: list[tuple[str, list[tuple[str, Path]]]], dest: Path, tile_width: int = 320) -> tuple[int, int]:
     """The takes to choose from: a row per shot, a labelled middle frame per take (side by side)."""
-    from ..media.ffmpeg import probe
+    from reelflow.media.ffmpeg import probe
 
     grid: list[list[tuple[str, Image.Image]]] = []
     with tempfile.TemporaryDirectory(prefix="reelflow-takes-") as tmp:

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import opentimelineio as otio
 
-from ..timeline import Timeline
-from ..transitions import get as transition
+from reelflow.edit.timeline import Timeline
+from reelflow.spec.transitions import get as transition
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from ..dialogue import PlacedLine
-from ..edit import Edit
-from ..plugins import load, targets
-from ..media.stills import EditStills
-from ..store import Store
+from reelflow.edit.dialogue import PlacedLine
+from reelflow.edit.edit import Edit
+from reelflow.plugins import load, targets
+from reelflow.media.stills import EditStills
+from reelflow.store.local import Store
 
 GROUP = "reelflow.deliverables"
 
@@ -35,7 +35,7 @@ class DeliveryInput:
         return self.out_dir / f"{self.edit.stem}{suffix}"
 
     def cues(self):
-        from .captions import build_cues
+        from reelflow.deliver.captions import build_cues
 
         return build_cues(self.edit.timeline, self.captions)
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError
-from .ffmpeg import ffmpeg_exe
+from reelflow.errors import InputError
+from reelflow.media.ffmpeg import ffmpeg_exe
 
 RATE = 22050
 

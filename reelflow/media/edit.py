@@ -18,11 +18,11 @@ from pathlib import Path
 import numpy as np
 from moviepy import VideoClip
 
-from ..shotlist import fps_arg
-from ..transitions import get as transition
-from ..timeline import Timeline, mix_weights
-from ..errors import MediaError
-from .ffmpeg import AAC, X264, ffmpeg_exe
+from reelflow.spec.shotlist import fps_arg
+from reelflow.spec.transitions import get as transition
+from reelflow.edit.timeline import Timeline, mix_weights
+from reelflow.errors import MediaError
+from reelflow.media.ffmpeg import AAC, X264, ffmpeg_exe
 
 
 @dataclass(frozen=True)

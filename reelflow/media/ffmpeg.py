@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
-from ..errors import MediaError
+from reelflow.errors import MediaError
 
 # x264 settings shared by every encode so outputs are comparable (and match the benchmark).
 X264 = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p"]

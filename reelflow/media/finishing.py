@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from ..shotlist import fps_arg
-from .ffmpeg import INTERMEDIATE, probe, run_ffmpeg
+from reelflow.spec.shotlist import fps_arg
+from reelflow.media.ffmpeg import INTERMEDIATE, probe, run_ffmpeg
 
 Fit = Literal["crop", "pad", "blur"]
 

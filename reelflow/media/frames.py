@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .ffmpeg import AAC, INTERMEDIATE, probe, run_ffmpeg
+from reelflow.media.ffmpeg import AAC, INTERMEDIATE, probe, run_ffmpeg
 
 
 def extract_last_frame(src: Path, dest: Path) -> None:
@@ -24,7 +24,7 @@ def extract_last_frame(src: Path, dest: Path) -> None:
 def extract_shown_frame(src: Path, dest: Path, index: int, fps: float) -> None:
     """Frame ``index`` of the clip as the edit shows it (resampled to the edit's rate, held past
     its end like the conform): the last frame on screen of a shot trimmed to its duration."""
-    from ..shotlist import fps_arg
+    from reelflow.spec.shotlist import fps_arg
 
     run_ffmpeg(["-i", str(src), "-map", "0:v:0", "-vf",
                 f"fps={fps_arg(fps)},tpad=stop_mode=clone:stop_duration=3600,select=eq(n\\,{index})",
@@ -89,7 +89,7 @@ def frame_at(src: Path, index: int | None = None, *, size: tuple[int, int] | Non
 
 def frames_at(src: Path, indices) -> dict[int, np.ndarray]:
     """Several frames of a clip in one decode (as uint8 RGB arrays, by index)."""
-    from .stills import EditStills
+    from reelflow.media.stills import EditStills
 
     return EditStills(src, full=indices).full(indices)
 

@@ -16,9 +16,9 @@ import numpy as np
 import pyloudnorm
 from pydub import AudioSegment
 
-from ..shotlist import MusicBed
-from ..timeline import Timeline
-from .ffmpeg import run_ffmpeg
+from reelflow.spec.shotlist import MusicBed
+from reelflow.edit.timeline import Timeline
+from reelflow.media.ffmpeg import run_ffmpeg
 
 RATE = 48000
 CEILING_DB = -2.0
@@ -209,7 +209,7 @@ def programme_edges(x: np.ndarray, fade: float = 0.05, highpass_hz: float = 20.0
 def follow_picture(seg: AudioSegment, clip, fps: float) -> AudioSegment:
     """Sound follows the picture: a crossfade crossfades; a fade through black or a dip to white
     fades out over the first half of the transition and in over the second."""
-    from ..transitions import get as transition
+    from reelflow.spec.transitions import get as transition
 
     n = len(seg)
     if clip.join_in and clip.join_in.frames:
@@ -336,6 +336,6 @@ def audio_seconds(path: Path) -> float:
                 return wf.getnframes() / wf.getframerate()
         except Exception:  # noqa: BLE001 - unusual WAV flavours: ask ffmpeg
             pass
-    from .ffmpeg import probe
+    from reelflow.media.ffmpeg import probe
 
     return probe(path, count_frames=False).duration

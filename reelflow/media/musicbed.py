@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..music import tempo_of
+from reelflow.spec.music import tempo_of
 
 RATE = 48000
 MINOR_WORDS = ("night", "sad", "dark", "tense", "melancholy", "minor", "cold", "lonely")

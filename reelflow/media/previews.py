@@ -4,20 +4,15 @@ blocked from an http page)."""
 
 from __future__ import annotations
 
-import base64
 import io
 from pathlib import Path
 
 from PIL import Image
 
-from .ffmpeg import run_ffmpeg
+from reelflow.media.ffmpeg import run_ffmpeg
+from reelflow.store.assets import INLINE_LIMIT, data_uri  # noqa: F401 - the previews inline with it
 
 # What one inline preview may weigh; bigger ones are left out rather than bloating the artifact.
-INLINE_LIMIT = 400_000
-
-
-def data_uri(data: bytes, mime: str) -> str:
-    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
 def jpeg_bytes(image: Path, max_width: int = 1200, quality: int = 72) -> bytes:
@@ -34,7 +29,7 @@ def proxy_clip(src: Path, dest: Path, width: int = 192, fps: int = 12, seconds: 
                audio_kbps: int = 24) -> Path:
     """A few-KB H.264 + AAC proxy of a clip (even dimensions, faststart) for an inline player."""
     dest.parent.mkdir(parents=True, exist_ok=True)
-    from ..store import temp_prefix
+    from reelflow.store.local import temp_prefix
 
     tmp = dest.with_name(temp_prefix(dest.name) + "part.mp4")  # unique per process, swept if it dies
     run_ffmpeg(["-i", str(src), "-t", f"{seconds:g}", "-vf", proxy_filter(width, fps),

@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from ..errors import MediaError
-from ..shotlist import fps_arg
-from ..timeline import Segment, Timeline, segments
-from .edit import Encode, Source, _frame, _Readers, _solid_yuv, filter_value
-from .ffmpeg import AAC, JOBS, X264, ffmpeg_exe, ffmpeg_slot, probe
+from reelflow.errors import MediaError
+from reelflow.spec.shotlist import fps_arg
+from reelflow.edit.timeline import Segment, Timeline, segments
+from reelflow.media.edit import Encode, Source, _frame, _Readers, _solid_yuv, filter_value
+from reelflow.media.ffmpeg import AAC, JOBS, X264, ffmpeg_exe, ffmpeg_slot, probe
 
 SEGMENT_VERSION = "segment-2"  # 2: one x264 thread per segment (the bytes depend on it)
 
@@ -112,7 +112,7 @@ def _encode(frames, count: int, timeline: Timeline, size: tuple[int, int], encod
     grade = (["-vf", f"lut3d=file={filter_value(str(encode.lut))}:interp=tetrahedral,format=yuv420p"]
              if encode.lut else [])
     dest.parent.mkdir(parents=True, exist_ok=True)
-    from ..store import temp_prefix
+    from reelflow.store.local import temp_prefix
 
     part = dest.with_name(temp_prefix(dest.name) + "part.mp4")  # unique per writer, swept if it dies
     with ffmpeg_slot():  # an encoder per core at most (memory), like every other encode

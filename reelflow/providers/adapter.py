@@ -5,9 +5,9 @@ where a clip was rendered; the transport (SDK or HTTP) stays its own."""
 
 from __future__ import annotations
 
-from ..errors import TransientProviderError
-from .base import GenerationRequest, JobState
-from .common import looks_rejected, poll_interval
+from reelflow.errors import TransientProviderError
+from reelflow.providers.base import GenerationRequest, JobState
+from reelflow.providers.common import looks_rejected, poll_interval
 
 
 class Adapter:

@@ -1,6 +1,6 @@
 """The provider protocol every model adapter implements: submit -> job id, poll, download.
 
-The caller (reelflow.generate) persists the job id before it polls, so a retry, a crashed
+The caller (reelflow.generation.generate) persists the job id before it polls, so a retry, a crashed
 worker or a re-run resumes the same paid job instead of submitting again.
 """
 
@@ -12,7 +12,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, model_serializer
 
-from ..voices import OfflineVoice
+from reelflow.spec.voices import OfflineVoice
 
 
 class DialogueCue(BaseModel):

@@ -12,10 +12,10 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
-from ..errors import TransientProviderError
-from .adapter import Adapter
-from .base import GenerationRequest, JobState
-from .common import missing_sdk, base_url, classify, download_url, require
+from reelflow.errors import TransientProviderError
+from reelflow.providers.adapter import Adapter
+from reelflow.providers.base import GenerationRequest, JobState
+from reelflow.providers.common import missing_sdk, base_url, classify, download_url, require
 
 ENV = "ARK_API_KEY"
 

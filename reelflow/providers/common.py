@@ -9,17 +9,18 @@ from __future__ import annotations
 import base64
 import json
 import os
-import threading
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from ..errors import (
-    ContentRejectedError, OutputGoneError, PermanentProviderError, ProviderError,
+from reelflow.runtime.secrets import credential, secret_block_name  # noqa: F401 - the adapters' keys
+from reelflow.errors import (
+    ContentRejectedError, MediaError, OutputGoneError, PermanentProviderError, ProviderError,
     TransientProviderError,
 )
-from .base import GenerationRequest
+from reelflow.media.ffmpeg import probe
+from reelflow.providers.base import GenerationRequest
 
 SAFETY_WORDS = ("safety", "content policy", "content_policy", "moderation", "blocked", "violat",
                 "sensitive", "raimedia", "rai_media", "filtered", "not allowed", "risk control",
@@ -28,50 +29,6 @@ SAFETY_WORDS = ("safety", "content policy", "content_policy", "moderation", "blo
 
 class AuthError(PermanentProviderError):
     """Credentials missing or refused: stops the run; the message names the variable to set."""
-
-
-def secret_block_name(env: str) -> str:
-    return "reelflow-" + env.lower().replace("_", "-")
-
-
-_SECRETS: dict[str, str | None] = {}
-_SECRETS_LOCK = threading.Lock()
-
-
-def credential(env: str) -> str | None:
-    """The key from the environment, else from a Prefect Secret block named reelflow-<env>.
-
-    Blocks are looked up only against a configured Prefect server (PREFECT_API_URL), never by
-    starting a temporary one, and each name once per process."""
-    value = os.environ.get(env)
-    if value:
-        return value
-    if os.environ.get("REELFLOW_SECRET_BLOCKS", "1") == "0" or not _prefect_api_configured():
-        return None
-    with _SECRETS_LOCK:
-        if env not in _SECRETS:
-            try:
-                from prefect.blocks.system import Secret
-
-                _SECRETS[env] = str(Secret.load(secret_block_name(env), _sync=True).get())  # type: ignore[call-arg]
-            except Exception:  # noqa: BLE001 - no block: simply not configured
-                _SECRETS[env] = None
-        return _SECRETS[env]
-
-
-def _prefect_api_configured() -> bool:
-    import sys
-
-    if os.environ.get("PREFECT_API_URL"):
-        return True
-    if "prefect" not in sys.modules:  # a CLI that never imported Prefect has no server to ask
-        return False
-    try:
-        from prefect.settings import get_current_settings
-
-        return bool(get_current_settings().api.url)
-    except Exception:  # noqa: BLE001
-        return False
 
 
 def missing_sdk(provider: str, extra: str) -> PermanentProviderError:
@@ -268,3 +225,15 @@ def http_call(provider: str, env: str, method: str, url: str, headers: dict,
         raise classify(provider, r.status_code, error_message(r.content), env=env,
                        retry_after=retry_after_seconds(r.headers))
     return r
+
+
+def verify_clip(path: Path, request: GenerationRequest) -> dict:
+    """Readable, has a video stream, and long enough for the request (within a frame or so)."""
+    info = probe(path)
+    if not info.has_video:
+        raise MediaError(f"{path.name}: no video stream")
+    got = info.video_duration or info.duration
+    if got + 0.25 < request.seconds:
+        raise MediaError(f"{path.name}: {got:.2f}s, expected {request.seconds}s (truncated?)")
+    return {"duration": got, "width": info.width, "height": info.height, "fps": info.fps,
+            "has_audio": info.has_audio}

@@ -14,10 +14,10 @@ from __future__ import annotations
 import os
 from http import HTTPStatus
 
-from ..errors import OutputGoneError, TransientProviderError
-from .adapter import Adapter
-from .base import GenerationRequest, JobState
-from .common import missing_sdk, build_input, classify, download_url, require
+from reelflow.errors import OutputGoneError, TransientProviderError
+from reelflow.providers.adapter import Adapter
+from reelflow.providers.base import GenerationRequest, JobState
+from reelflow.providers.common import missing_sdk, build_input, classify, download_url, require
 
 ENV = "DASHSCOPE_API_KEY"
 DEFAULT_BASE = "https://dashscope-intl.aliyuncs.com/api/v1"

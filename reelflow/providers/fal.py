@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import httpx
 
-from ..errors import TransientProviderError
-from .adapter import Adapter
-from .base import GenerationRequest, JobState
-from .common import (
+from reelflow.errors import TransientProviderError
+from reelflow.providers.adapter import Adapter
+from reelflow.providers.base import GenerationRequest, JobState
+from reelflow.providers.common import (
     build_input, download_url, http_call, looks_rejected, parse_json, require,
 )
-from .common import base_url as configured_url
+from reelflow.providers.common import base_url as configured_url
 
 ENV = "FAL_KEY"
 

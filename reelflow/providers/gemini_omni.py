@@ -22,10 +22,11 @@ import base64
 import os
 from pathlib import Path
 
-from ..errors import TransientProviderError
-from .adapter import Adapter
-from .base import GenerationRequest, JobState
-from .common import AuthError, classify, credential, download_url, retry_after_seconds
+from reelflow.errors import TransientProviderError
+from reelflow.providers.adapter import Adapter
+from reelflow.providers.base import GenerationRequest, JobState
+from reelflow.providers.common import AuthError, classify, download_url, retry_after_seconds
+from reelflow.runtime.secrets import credential
 
 ENV = "GEMINI_API_KEY"
 RESOLUTIONS = {360: "360p", 720: "720p", 1080: "1080p", 2160: "4k"}
@@ -150,7 +151,7 @@ def _message(exc: Exception) -> str:
     """The error body's message (the SDK's compat errors carry the body parsed, others as text)."""
     import json
 
-    from .common import error_message
+    from reelflow.providers.common import error_message
 
     body = getattr(exc, "body", "") or ""
     if not isinstance(body, (str, bytes)):

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import jwt
 
-from ..errors import TransientProviderError
-from .adapter import Adapter
-from .base import GenerationRequest, JobState
-from .common import (
+from reelflow.errors import TransientProviderError
+from reelflow.providers.adapter import Adapter
+from reelflow.providers.base import GenerationRequest, JobState
+from reelflow.providers.common import (
     base_url, classify, download_url, http_call, parse_json, require,
 )
 

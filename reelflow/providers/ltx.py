@@ -18,10 +18,10 @@ from pathlib import Path
 
 import httpx
 
-from ..errors import OutputGoneError, TransientProviderError
-from .adapter import Adapter
-from .base import GenerationRequest, JobState
-from .common import _data_url, classify, error_message, require, retry_after_seconds
+from reelflow.errors import MediaError, OutputGoneError, TransientProviderError
+from reelflow.providers.adapter import Adapter
+from reelflow.providers.base import GenerationRequest, JobState
+from reelflow.providers.common import _data_url, classify, error_message, require, retry_after_seconds, verify_clip
 
 ENV = "LTX_API_KEY"
 SIZES = {("16:9", 720): "1280x720", ("16:9", 1080): "1920x1080", ("16:9", 1440): "2560x1440",
@@ -104,9 +104,6 @@ class LTXProvider(Adapter):
             raise
         # the answer is the only copy there will be: a clip that does not hold up is a failed
         # generation (sent again), never a spooled file that each re-run would read again
-        from ..errors import MediaError
-        from ..generate import verify_clip
-
         try:
             verify_clip(part, request)
         except MediaError as exc:

@@ -12,10 +12,10 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from ..errors import TransientProviderError
-from ..media.ffmpeg import ffmpeg_exe
-from ..music import MusicRequest
-from .gemini_omni import GeminiOmniProvider
+from reelflow.errors import TransientProviderError
+from reelflow.media.ffmpeg import ffmpeg_exe
+from reelflow.spec.music import MusicRequest
+from reelflow.providers.gemini_omni import GeminiOmniProvider
 
 
 def body(req: MusicRequest) -> dict:

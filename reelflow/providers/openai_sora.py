@@ -11,10 +11,10 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
-from ..errors import TransientProviderError
-from .adapter import Adapter
-from .base import GenerationRequest, JobState
-from .common import base_url, classify, require, retry_after_seconds
+from reelflow.errors import TransientProviderError
+from reelflow.providers.adapter import Adapter
+from reelflow.providers.base import GenerationRequest, JobState
+from reelflow.providers.common import base_url, classify, require, retry_after_seconds
 
 ENV = "OPENAI_API_KEY"
 SIZES = {("16:9", 720): "1280x720", ("9:16", 720): "720x1280",

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import httpx
 
-from ..errors import TransientProviderError
-from .adapter import Adapter
-from .base import GenerationRequest, JobState
-from .common import (
+from reelflow.errors import TransientProviderError
+from reelflow.providers.adapter import Adapter
+from reelflow.providers.base import GenerationRequest, JobState
+from reelflow.providers.common import (
     base_url, build_input, classify, download_url, require,
 )
 

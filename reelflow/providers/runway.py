@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import os
 
-from ..errors import TransientProviderError
-from .adapter import Adapter
-from .base import GenerationRequest, JobState
-from .common import missing_sdk, _data_url, classify, download_url, require
+from reelflow.errors import TransientProviderError
+from reelflow.providers.adapter import Adapter
+from reelflow.providers.base import GenerationRequest, JobState
+from reelflow.providers.common import missing_sdk, _data_url, classify, download_url, require
 
 ENV = "RUNWAYML_API_SECRET"
 RATIOS = {"16:9": "1280:720", "9:16": "720:1280"}
@@ -96,6 +96,6 @@ class RunwayProvider(Adapter):
 
 
 def _retry_after(exc) -> float | None:
-    from .common import retry_after_seconds
+    from reelflow.providers.common import retry_after_seconds
 
     return retry_after_seconds(getattr(getattr(exc, "response", None), "headers", None))

@@ -12,10 +12,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..errors import TransientProviderError
-from .adapter import Adapter
-from .base import GenerationRequest, JobState
-from .common import (
+from reelflow.errors import TransientProviderError
+from reelflow.providers.adapter import Adapter
+from reelflow.providers.base import GenerationRequest, JobState
+from reelflow.providers.common import (
     AuthError, classify, credential, download_url,
 )
 

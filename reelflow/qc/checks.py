@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from .measure import ClipSignals, load_image
-from .report import Expectation, Finding
+from reelflow.qc.measure import ClipSignals, load_image
+from reelflow.qc.report import Expectation, Finding
 
 
 class Check(abc.ABC):

@@ -13,7 +13,7 @@ import os
 import shutil
 from pathlib import Path
 
-from ..media.ffmpeg import AAC, INTERMEDIATE, probe, run_ffmpeg
+from reelflow.media.ffmpeg import AAC, INTERMEDIATE, probe, run_ffmpeg
 
 FAULTS = ("black", "frozen", "flash", "short", "aspect", "silent", "clipped", "cut", "first_frame")
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checks import Check
-from .measure import ClipSignals, read_speech
-from .report import Expectation
+from reelflow.qc.checks import Check
+from reelflow.qc.measure import ClipSignals, read_speech
+from reelflow.qc.report import Expectation
 
 MAX_LAG = 3  # frames either way: an offset of 1-2 frames is invisible, more reads as out of sync
 

@@ -12,8 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import MediaError
-from ..media.ffmpeg import ffmpeg_exe, ffmpeg_slot, streams_of
+from reelflow.errors import MediaError
+from reelflow.media.ffmpeg import ffmpeg_exe, ffmpeg_slot, streams_of
+from reelflow.media.wav import read_wav_mono
+
+SPEECH_RATE = 48000  # the animatic's sound rate: the lip-sync measure compares at it
 
 WIDTH = 96  # frames are compared at this width: enough for black, freeze, flash and cuts
 
@@ -96,6 +99,4 @@ def load_image(path: str | Path, size: tuple[int, int]) -> np.ndarray:
 
 def read_speech(path: str | Path) -> np.ndarray:
     """A dialogue track (WAV) as mono float at 48 kHz: what a lip-synced mouth must follow."""
-    from ..providers.animatic_audio import wav_mono
-
-    return wav_mono(Path(path))
+    return read_wav_mono(Path(path), SPEECH_RATE)

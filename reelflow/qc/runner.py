@@ -9,10 +9,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..plugins import load, targets
-from .checks import Check
-from .measure import ClipSignals, read_clip
-from .report import Expectation, Finding, QCReport
+from reelflow.plugins import load, targets
+from reelflow.qc.checks import Check
+from reelflow.qc.measure import ClipSignals, read_clip
+from reelflow.qc.report import Expectation, Finding, QCReport
 
 GROUP = "reelflow.qc"
 VERSION = 8  # of the built-in measurements: stored reports of an older version are measured again
