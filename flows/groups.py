@@ -12,7 +12,6 @@ import hashlib
 
 from prefect import get_run_logger
 
-from reelflow import providers
 from reelflow.edit.edit import Edit, Take
 from reelflow.errors import ContentRejectedError, JobPendingError, MediaError, ProviderError
 from reelflow.providers.base import GroupShot
@@ -28,7 +27,7 @@ def group_ids(edit: Edit, name: str) -> list[str]:
 def sends_groups(run, spec: RenderSpec) -> str | None:
     """None when the route this model resolves to sends multi-shot calls, else why not."""
     model = run.cat.models[spec.model]
-    route = providers.resolve_route(spec.model, run.cat, run.today).route
+    route = run.plan.route_of(spec.model, run.cat, run.today).route
     if route == "animatic" or (model.multi_shot and route in model.multi_shot.routes):
         return None
     return f"{spec.model} on {route} takes one shot per call"

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from prefect import get_run_logger
 
-from reelflow import providers
 from reelflow.edit.edit import Edit, Take
 from reelflow.flows.speech import dialogue_track
 from reelflow.plan.speech import follows_audio, wants_lipsync
@@ -20,7 +19,7 @@ def lipsync_finals(run, edit: Edit, shot_ids) -> Edit:
     if not todo:
         return edit
     log = get_run_logger()
-    res = providers.resolve_route(MODEL, run.cat, run.today)
+    res = run.plan.route_of(MODEL, run.cat, run.today)
     if res.route == "animatic":
         why = (res.note or "").split(": ", 1)[-1]  # "intended sync-lipsync, rendered animatic: no FAL_KEY"
         note = f"lip sync skipped: no route for {MODEL} ({why}); the lines are mixed, the lips do not follow"

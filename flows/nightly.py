@@ -38,8 +38,8 @@ def decide(folder: str, out: str, catalog: str | None, today: dt.date) -> list[d
     for path in shotlist_files(Path(folder)):
         try:
             loaded = load_shotlist(path)
-            plan = plan_shotlist(loaded.spec, cat, today)
-            inputs = render_inputs(loaded, plan, lambda m: providers.resolve_route(m, cat, today).route)
+            plan = plan_shotlist(loaded.spec, cat, today, providers.reach_of(cat))
+            inputs = render_inputs(loaded, plan, lambda m: plan.route_of(m, cat, today).route)
         except ReelflowError as exc:
             decisions.append({"path": str(path), "render": False, "reason": f"invalid: {exc}"})
             continue

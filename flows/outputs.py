@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from reelflow import providers
 from reelflow.store.assets import Links, asset_store_from_env
 from reelflow.deliver.contact import contact_sheet, takes_sheet
 from reelflow.edit.clip import ClipResult
@@ -42,8 +41,8 @@ def draft_by(clip: ClipResult) -> str:
     return f"{clip.model} via {clip.provider}"
 
 
-def billable(model: str, cost: float, cat, today) -> float:
-    return 0.0 if providers.resolve_route(model, cat, today).route == "animatic" else cost
+def billable(model: str, cost: float, run) -> float:
+    return 0.0 if run.plan.route_of(model, run.cat, run.today).route == "animatic" else cost
 
 
 def review_page(run, edit, proto_path: Path, round_no: int, changed: dict[str, str],
@@ -62,7 +61,7 @@ def review_page(run, edit, proto_path: Path, round_no: int, changed: dict[str, s
                                         f"{expires.isoformat(timespec='minutes')}"}
         rows.append(ShotReview(
             shot_id=s.id, prompt=s.shot.prompt, draft_by=draft_by(clip), final_model=model,
-            final_cost=billable(model, final.cost, run.cat, run.today), list_price=final.cost,
+            final_cost=billable(model, final.cost, run), list_price=final.cost,
             changed=changed.get(s.id, "unchanged"), preview=clip_preview(links, run.store, clip),
             takes=[(o.label + (" (chosen)" if k == s.chosen else ""), clip_preview(links, run.store, t.clip))
                    for k, (o, t) in enumerate(zip(s.plan.options, s.options))],

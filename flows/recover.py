@@ -8,7 +8,6 @@ from dataclasses import replace
 
 from prefect import get_run_logger
 
-from reelflow import providers
 from reelflow.edit.edit import Take
 from reelflow.errors import ContentRejectedError, JobPendingError, MediaError, ProviderError
 from reelflow.flows.tiers import Ends, RenderRun, Variant, _render_shot
@@ -64,7 +63,7 @@ async def fallback(run: RenderRun, shot_id: str, tier: str, error: BaseException
     failed, reason = first, "; ".join(after) or f"{type(error).__name__}: {error}"
     kept = error if isinstance(error, QCFailedError) else None
     paid: list[dict] = error.paid() if kept else []
-    live = lambda m: providers.resolve_route(m, run.cat, run.today).route != "animatic"  # noqa: E731
+    live = lambda m: run.plan.route_of(m, run.cat, run.today).route != "animatic"  # noqa: E731
     tried = {first}
     for model_id in sorted(sp.fallbacks, key=lambda m: not live(m)):
         fin, draft = spec_pair(run.cat.models[model_id], run.cat, shot, run.loaded.spec, run.today)

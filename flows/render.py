@@ -11,7 +11,6 @@ from typing import Literal
 
 from prefect import flow, get_run_logger
 
-from reelflow import providers
 from reelflow.plan.budget import Budget
 from reelflow.runtime.config import output_dir, refuse_ephemeral, store_dir as resolve_store, writable_dir
 from reelflow.edit.edit import Edit
@@ -91,7 +90,7 @@ def start(shotlist: str, out_dir: str | None, store_dir: str | None, catalog: st
     plan, cat = route.with_options(result_storage=results_storage(store))(loaded, catalog, today)
     for sp in plan.shots:
         logger.info("route %s: %s (draft %s) - %s", sp.shot_id, sp.model, sp.draft_model, sp.reason)
-    routes = {providers.resolve_route(m, cat, today).route
+    routes = {plan.route_of(m, cat, today).route
               for sp in plan.shots for m in (sp.model, sp.draft_model, *sp.fallbacks)}
     ensure_provider_limits(cat, routes)
     plan_table(loaded.stem, plan)
@@ -112,7 +111,7 @@ def write_manifest(run: RenderRun, edit: Edit, proto: Finished, final: Finished 
     voices = voice_report(run, edit)  # each character's lines against each other's, measured
     if voices:
         manifest.setdefault("sound", {})["voices"] = voices
-    route_of = lambda m: providers.resolve_route(m, run.cat, run.today).route  # noqa: E731
+    route_of = lambda m: run.plan.route_of(m, run.cat, run.today).route  # noqa: E731
     manifest.update(inputs=render_inputs(run.loaded, run.plan, route_of), out_dir=str(run.out),
                     store=str(run.store.root), checkout=str(run.loaded.repo_root))
     manifest["published"] = publish_outputs(run, manifest, edit)

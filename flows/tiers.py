@@ -12,7 +12,6 @@ from pathlib import Path
 from prefect import get_run_logger
 from prefect.utilities.asyncutils import run_coro_as_sync
 
-from reelflow import providers
 from reelflow.store.assets import Links
 from reelflow.plan.budget import Budget
 from reelflow.generation.cast import cast_fields
@@ -84,7 +83,7 @@ class RenderRun:
         """The route this model resolves to sends its extend API (the animatic, standing in for
         any model offline, extends too)."""
         ext = self.cat.models[spec.model].extension
-        route = providers.resolve_route(spec.model, self.cat, self.today).route
+        route = self.plan.route_of(spec.model, self.cat, self.today).route
         return route == "animatic" or bool(ext and route in ext.routes)
 
     def stem_seconds(self, file: str) -> float:
@@ -107,7 +106,7 @@ class RenderRun:
         model = self.cat.models[spec.model]
         if not (model.draft_mode and draft and model.draft == draft.clip.model):
             return None
-        if draft.clip.provider != providers.resolve_route(spec.model, self.cat, self.today).route:
+        if draft.clip.provider != self.plan.route_of(spec.model, self.cat, self.today).route:
             return None
         from reelflow.generation.drafts import expires_at
 
@@ -128,7 +127,7 @@ class RenderRun:
     def job(self, shot_id: str, spec: RenderSpec, notes: tuple[str, ...] = (), ends: Ends = Ends(),
             variant: Variant = Variant()) -> ClipJob:
         """Planning resolves the route (real provider or the animatic standing in) once, here."""
-        res = providers.resolve_route(spec.model, self.cat, self.today)
+        res = self.plan.route_of(spec.model, self.cat, self.today)
         shot = next(s for s in self.loaded.spec.shots if s.id == shot_id)
         request = build_request(self.loaded, shot, spec, res.route_model, res.params)
         update = cast_fields(self.loaded, shot, self.cat.models.get(spec.model))

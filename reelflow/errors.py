@@ -63,6 +63,20 @@ class CatalogError(ReelflowError):
     exit_code = EXIT_INVALID
 
 
+class RoutingError(ReelflowError):
+    """Shots no model can render as asked. Problems are (location, message) pairs, the location
+    a path into the shot list (``("shots", 3, "model")``) that the loader turns into file:line."""
+
+    exit_code = EXIT_INVALID
+
+    def __init__(self, problems: list[tuple[tuple, str]]):
+        super().__init__("; ".join(m for _, m in problems))
+        self.problems = problems
+
+    def __reduce__(self):  # pickled across processes and Prefect results with its problems
+        return (type(self), (self.problems,))
+
+
 class BudgetError(ReelflowError):
     exit_code = EXIT_BUDGET
 

@@ -54,14 +54,16 @@ def route_key(context, parameters) -> str:
     loaded: LoadedShotList = parameters["loaded"]
     catalog = load_catalog(parameters["catalog_path"])
     payload = "|".join([loaded.spec.model_dump_json(), catalog.model_dump_json(),
-                        str(parameters["today"])])
+                        str(parameters["today"]), providers.reach_of(catalog).key()])
     return "route-" + hashlib.sha256(payload.encode()).hexdigest()
 
 
 @task(name="route", cache_key_fn=route_key, persist_result=True)
 def route(loaded: LoadedShotList, catalog_path: str | None, today: dt.date) -> tuple[Plan, Catalog]:
+    """The plan: every shot's model and route per tier, decided once from the catalog, the day
+    and the routes this run can reach (keyed on them: a key set or removed plans again)."""
     catalog = load_catalog(catalog_path)
-    return plan_shotlist(loaded.spec, catalog, today), catalog
+    return plan_shotlist(loaded.spec, catalog, today, providers.reach_of(catalog)), catalog
 
 
 @dataclass

@@ -15,7 +15,8 @@ from reelflow.errors import ShotListError
 from reelflow.media.frames import extract_last_frame, frame_at, join_segments, psnr
 from reelflow.providers.animatic.provider import render_animatic
 from reelflow.providers.base import GenerationRequest
-from reelflow.plan.routing import RoutingError, plan_shotlist
+from reelflow.errors import RoutingError
+from reelflow.plan.routing import plan_shotlist
 from reelflow.spec.shotlist import ShotList
 from reelflow.load.loader import load_shotlist
 

@@ -10,7 +10,8 @@ import pytest
 from reelflow.load.catalog_file import load_catalog
 from reelflow.errors import CatalogError
 from reelflow.providers import resolve_route
-from reelflow.plan.routing import RoutingError, plan_shotlist
+from reelflow.errors import RoutingError
+from reelflow.plan.routing import plan_shotlist
 
 from .conftest import ROOT
 from reelflow.spec.shotlist import ShotList, TransitionType

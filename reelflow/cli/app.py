@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from reelflow import providers
 from reelflow.load.catalog_file import load_catalog
 from reelflow.errors import EXIT_BUDGET, EXIT_INTERRUPTED, EXIT_INVALID, InputError, ReelflowError, one_line
 
@@ -69,7 +70,7 @@ def validate(paths: list[Path] = typer.Argument(..., help="Shot-list files or fo
         raise typer.Exit(EXIT_INVALID)
     for f in files:  # every file is reported, whatever happened to the one before
         try:
-            loaded, plan = check_shotlist(f, cat, today)
+            loaded, plan = check_shotlist(f, cat, today, providers.reach_of(cat))
         except ReelflowError as exc:
             failed += 1
             for line in str(exc).splitlines():
@@ -98,13 +99,12 @@ def plan(path: Path, as_json: bool = typer.Option(False, "--json", help="Machine
          store: Optional[str] = typer.Option(None, help="Store whose native drafts to check for expiry "
                                                         "[env REELFLOW_STORE; default <repo>/.reelflow].")):
     """Show the routing table: model per shot, why, draft model and estimated costs."""
-    from reelflow import providers
     from reelflow.load.validate import check_shotlist, lifecycle_warnings
 
     cat = _catalog(catalog)
     today = _today(date)
     try:
-        loaded, pl = check_shotlist(path, cat, today)
+        loaded, pl = check_shotlist(path, cat, today, providers.reach_of(cat))
     except ReelflowError as exc:
         raise _fail(exc) from None
     warnings = lifecycle_warnings(loaded, pl, cat, today)
@@ -123,7 +123,7 @@ def plan(path: Path, as_json: bool = typer.Option(False, "--json", help="Machine
         otio.adapters.write_to_file(planned_otio(Edit.planned(loaded, pl)), str(otio_out))
     rows = []
     for sp in pl.shots:
-        res = providers.resolve_route(sp.model, cat, today)
+        res = pl.route_of(sp.model, cat, today)
         rows.append({
             "shot": sp.shot_id, "kind": sp.kind, "model": sp.model, "preferred": sp.preferred,
             "draft_model": sp.draft_model, "route": res.route, "route_note": res.note,
@@ -246,7 +246,6 @@ def render(path: Path,
            catalog: Optional[str] = typer.Option(None, help="Catalog overlay YAML."),
            date: Optional[str] = typer.Option(None, help="Evaluate model lifecycles on this date.")):
     """Render a shot list: prototypes, review, finals, finishing, export."""
-    from reelflow import providers
     from reelflow.load.validate import check_shotlist
 
     if approve_all and prototype_only:
@@ -254,7 +253,7 @@ def render(path: Path,
     cat = _catalog(catalog)
     today = _today(date)
     try:
-        loaded, pl = check_shotlist(path, cat, today)
+        loaded, pl = check_shotlist(path, cat, today, providers.reach_of(cat))
         unknown = [a for a in approve if a not in {s.id for s in loaded.spec.shots}]
         if unknown:
             raise InputError(f"--approve names no shot of {path}: {', '.join(unknown)} "
@@ -269,7 +268,7 @@ def render(path: Path,
     except ReelflowError as exc:
         raise _fail(exc) from None
     billable = sum(sp.cost for sp in pl.shots
-                   if providers.resolve_route(sp.model, cat, today).route != "animatic")
+                   if pl.route_of(sp.model, cat, today).route != "animatic")
     if pl.budget_usd is not None and billable > pl.budget_usd:
         _say(f"error: estimated cost ${billable:.2f} exceeds budget_usd ${pl.budget_usd:g}; see `reelflow plan {path}`")
         raise typer.Exit(EXIT_BUDGET)

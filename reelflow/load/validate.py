@@ -8,20 +8,24 @@ from pathlib import Path
 from reelflow.load.asset_checks import decode_problems
 from reelflow.plan.catalog import Catalog
 from reelflow.errors import ShotListError
-from reelflow.plan.routing import Plan, RoutingError, plan_shotlist
+from reelflow.errors import RoutingError
+from reelflow.plan.routes import Reach
+from reelflow.plan.routing import Plan, plan_shotlist
 from reelflow.spec.shotlist import LoadedShotList
 from reelflow.load.loader import load_shotlist, locate
 
 
-def check_shotlist(path: str | Path, catalog: Catalog, today: dt.date | None = None
-                   ) -> tuple[LoadedShotList, Plan]:
-    """Load, decode every asset and route; every problem comes back in one ShotListError with
-    file:line locations, before anything is paid for."""
-    loaded = load_shotlist(path)
+def check_shotlist(path: str | Path, catalog: Catalog, today: dt.date | None = None,
+                   reach: Reach | None = None) -> tuple[LoadedShotList, Plan]:
+    """Load, decode every asset and route (``reach``: the routes the caller can use; default
+    offline); every problem comes back in one ShotListError with file:line locations, before
+    anything is paid for."""
+    today = today or dt.date.today()
+    loaded = load_shotlist(path, today=today)
     problems = decode_problems(loaded)
     plan = None
     try:
-        plan = plan_shotlist(loaded.spec, catalog, today)
+        plan = plan_shotlist(loaded.spec, catalog, today, reach)
     except RoutingError as exc:
         problems += [locate(loaded, loc, msg) for loc, msg in exc.problems]
     if problems:

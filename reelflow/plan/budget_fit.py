@@ -7,12 +7,13 @@ import datetime as dt
 import heapq
 
 from reelflow.plan.catalog import Catalog
+from reelflow.plan.routes import Reach, reachable
 from reelflow.plan.routing import RenderSpec, ShotPlan, feasible, score, spec_pair
 from reelflow.spec.shotlist import ShotList
 
 
 def fit_budget(plans: list[ShotPlan], spec: ShotList, catalog: Catalog, today: dt.date,
-                budget: float) -> tuple[list[ShotPlan], list[str]]:
+               budget: float, reach: Reach | None = None) -> tuple[list[ShotPlan], list[str]]:
     """Greedy: swap the auto-routed shot whose downgrade costs least suitability per dollar saved.
 
     Each shot's options (spec pair and score per feasible final model) are computed once, and
@@ -22,6 +23,8 @@ def fit_budget(plans: list[ShotPlan], spec: ShotList, catalog: Catalog, today: d
     plans = list(plans)
     finals = [c for c in catalog.models.values()
               if c.tier == "final" and c.auto_route and not c.lifecycle.retired_on(today)]
+    if reach is not None and reach.online:  # a downgrade the user cannot reach saves nothing real
+        finals = [c for c in finals if reachable(c, catalog, today, reach)] or finals
     options: dict[int, list[tuple[float, object, RenderSpec, RenderSpec]]] = {}
 
     def options_for(i: int):
@@ -31,7 +34,7 @@ def fit_budget(plans: list[ShotPlan], spec: ShotList, catalog: Catalog, today: d
             for cand in finals:
                 if feasible(cand, shot, spec):
                     continue
-                fin, draft = spec_pair(cand, catalog, shot, spec, today)
+                fin, draft = spec_pair(cand, catalog, shot, spec, today, reach)
                 found.append((score(cand, shot, spec)[0], cand, fin, draft))
             options[i] = found
         return options[i]

@@ -14,9 +14,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from reelflow.errors import RoutingError
 from reelflow.plan.catalog import Catalog, ModelSpec
+from reelflow.plan.routes import Reach, RouteChoice, needs, reachable, route_for
 from reelflow.plan.continuity import (
-    Continuity, continuity_bonus, continuity_of, long_take, needs_first_frame, reach, reference_images,
+    Continuity, continuity_bonus, continuity_of, long_take, needs_first_frame, reach as longest_reach, reference_images,
     references_note, segment_lengths, segments_note,
 )
 from reelflow.spec.shotlist import ASPECTS, RESOLUTIONS, Shot, ShotList, frame_size
@@ -50,6 +52,10 @@ class RenderSpec(BaseModel):
     def cost(self) -> float:
         return round(self.seconds * self.price_per_second, 4)
 
+    def same_request(self, other: "RenderSpec") -> bool:
+        """Both tiers ask the model for the same clip: the store pays it once."""
+        return self.model_dump(exclude={"tier"}) == other.model_dump(exclude={"tier"})
+
 
 class ShotPlan(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -70,10 +76,16 @@ class ShotPlan(BaseModel):
     """Draft takes to choose from (seeds, compared models); empty for a shot with one take."""
     group: str | None = None
     """The scene group whose one multi-shot call renders this shot (see reelflow.plan.groups)."""
+    route: RouteChoice | None = None
+    """Where the final renders (decided once, with the plan's Reach)."""
+    draft_route: RouteChoice | None = None
+    """Where the draft renders."""
 
     @property
     def draft_cost(self) -> float:
-        return round(sum(o.draft.cost for o in self.options), 4) if self.options else self.draft.cost
+        if self.options:
+            return round(sum(o.draft.cost for o in self.options), 4)
+        return 0.0 if self.draft.same_request(self.final) else self.draft.cost  # paid once
 
     @property
     def cost(self) -> float:
@@ -99,6 +111,12 @@ class Plan(BaseModel):
     budget_usd: float | None
     notes: list[str] = []
     groups: list["GroupPlan"] = []
+    reach: Reach = Reach()
+    """What the run could reach when it was planned: every route below is read from it."""
+
+    def route_of(self, model_id: str, catalog: Catalog, today: dt.date) -> RouteChoice:
+        """Where ``model_id`` renders in this plan (the same answer for the table, run and manifest)."""
+        return route_for(model_id, catalog, today, self.reach)
 
     @property
     def draft_cost(self) -> float:
@@ -118,14 +136,6 @@ class Plan(BaseModel):
 
     def for_shot(self, shot_id: str) -> ShotPlan:
         return next(s for s in self.shots if s.shot_id == shot_id)
-
-
-class RoutingError(Exception):
-    """Problems as (location, message) pairs; the loader turns them into file:line errors."""
-
-    def __init__(self, problems: list[tuple[tuple, str]]):
-        super().__init__("; ".join(m for _, m in problems))
-        self.problems = problems
 
 
 # ----------------------------------------------------------------- helpers
@@ -182,7 +192,7 @@ def feasible(model: ModelSpec, shot: Shot, spec: ShotList, continuity: bool = Tr
     shot needs a model that can start on a given frame."""
     need = _need(shot, spec)
     if segment_lengths(model, need) is None:
-        how = (f" or {reach(model)}s as a long take" if model.image_to_video else
+        how = (f" or {longest_reach(model)}s as a long take" if model.image_to_video else
                " and cannot continue a clip from its last frame")
         return f"{model.id} allows at most {model.max_duration}s ({model.describe_durations()}){how}; " \
                f"the shot needs {need:g}s"
@@ -255,17 +265,26 @@ def draft_candidates(final: ModelSpec, catalog: Catalog, today: dt.date) -> list
     return [m for m in declared + family if not m.lifecycle.retired_on(today)]
 
 
-def spec_pair(final: ModelSpec, catalog: Catalog, shot: Shot, spec: ShotList, today: dt.date):
+def spec_pair(final: ModelSpec, catalog: Catalog, shot: Shot, spec: ShotList, today: dt.date,
+              reach: Reach | None = None):
     """Final and draft RenderSpecs. The draft is the cheapest draft tier of the final's family
-    that can render the shot (the declared draft wins a tie), else the final model itself."""
+    that can render the shot (the declared draft wins a tie), else the final model itself. When
+    the final is reachable, so must its draft be: a draft is never drawn offline while its final
+    is real (no reachable draft tier: the final drafts itself)."""
     fin = render_spec(final, "final", shot, spec)
     best = None
     declared = catalog.models.get(final.draft or "")
-    if final.draft_mode and declared and not declared.lifecycle.retired_on(today):
+    online = reach is not None and reach.online and reachable(final, catalog, today, reach)
+    usable = (lambda m: reachable(m, catalog, today, reach)) if online else (lambda m: True)
+    if (final.draft_mode and declared and not declared.lifecycle.retired_on(today) and usable(declared)
+            and (not online or route_for(declared.id, catalog, today, reach).route
+                 == route_for(final.id, catalog, today, reach).route)):
         native = render_spec(declared, "draft", shot, spec)  # a native draft the final promotes
         if native is not None and (declared.image_to_video or not needs_first_frame(shot)):
             return fin, native
     for m in draft_candidates(final, catalog, today):
+        if not usable(m):
+            continue
         d = render_spec(m, "draft", shot, spec)
         framed = needs_first_frame(shot) or (d is not None and d.segments)
         if framed and not m.image_to_video:
@@ -275,7 +294,14 @@ def spec_pair(final: ModelSpec, catalog: Catalog, shot: Shot, spec: ShotList, to
     return fin, best or render_spec(final, "draft", shot, spec)
 
 
-def draft_reason(final: ModelSpec, draft_model: str, catalog: Catalog) -> str:
+def draft_reason(final: ModelSpec, draft_model: str, catalog: Catalog, today: dt.date | None = None,
+                 reach: Reach | None = None) -> str:
+    if draft_model == final.id and reach is not None and reach.online and today is not None \
+            and reachable(final, catalog, today, reach):
+        unreachable = [m for m in draft_candidates(final, catalog, today) if not reachable(m, catalog, today, reach)]
+        if unreachable:
+            return (f"drafts on {final.id} itself: no draft tier of its family is reachable "
+                    f"({', '.join(f'{m.id}: {needs(m, catalog, today, reach)}' for m in unreachable)})")
     if final.draft_mode and draft_model == final.draft:
         return (f"draft {draft_model}: {final.id}'s native draft, promoted to the final while it lives "
                 f"({final.draft_mode.expires_days} days)")
@@ -287,7 +313,8 @@ def draft_reason(final: ModelSpec, draft_model: str, catalog: Catalog) -> str:
     return f"draft {draft_model}: {final.id}'s declared draft"
 
 
-def route_shot(shot: Shot, index: int, spec: ShotList, catalog: Catalog, today: dt.date) -> ShotPlan:
+def route_shot(shot: Shot, index: int, spec: ShotList, catalog: Catalog, today: dt.date,
+               reach: Reach | None = None) -> ShotPlan:
     requested = spec.model_for(shot)
     loc = ("shots", index, "model") if shot.model else ("defaults", "model")
     ranked: list[tuple[float, ModelSpec, list[str]]] = []
@@ -301,6 +328,10 @@ def route_shot(shot: Shot, index: int, spec: ShotList, catalog: Catalog, today: 
         ranked.append((sc, m, why))
     ranked.sort(key=lambda t: (-t[0], t[1].id))
     live = [(sc, m, why) for sc, m, why in ranked if not m.lifecycle.retired_on(today)]
+    online = reach is not None and reach.online
+    if online:  # the best model the user can reach comes first; the rest keep their order
+        can = {m.id: reachable(m, catalog, today, reach) for _, m, _ in live}
+        live = [t for t in live if can[t[1].id]] + [t for t in live if not can[t[1].id]]
 
     if requested != "auto":
         if requested not in catalog.models:
@@ -313,13 +344,20 @@ def route_shot(shot: Shot, index: int, spec: ShotList, catalog: Catalog, today: 
         base_reason = f"requested {requested}"
     else:
         if not ranked:
-            longest = max((reach(m) for m in catalog.models.values()
+            longest = max((longest_reach(m) for m in catalog.models.values()
                            if m.tier == "final" and m.auto_route and (m.image_to_video or not shot.image)), default=0)
             raise RoutingError([(("shots", index, "duration"),
                                  f"{shot.duration:g}s is longer than any model can reach, even as a long "
                                  f"take of segments (longest possible: {longest}s); split the shot")])
         preferred = ranked[0][1]
         base_reason = f"{shot.kind.value} shot: {preferred.id}, " + ", ".join(ranked[0][2])
+        best_reachable = next((t for t in live if online and reachable(t[1], catalog, today, reach)), None)
+        if best_reachable and best_reachable[1].id != preferred.id:
+            top = preferred
+            preferred = best_reachable[1]
+            base_reason = (f"{shot.kind.value} shot: {preferred.id}, the best model reachable, "
+                           + ", ".join(best_reachable[2])
+                           + f" ({top.id} ranks higher but is not reachable: {needs(top, catalog, today, reach)})")
 
     chosen = preferred
     reason = base_reason
@@ -349,10 +387,10 @@ def route_shot(shot: Shot, index: int, spec: ShotList, catalog: Catalog, today: 
     if chosen.lifecycle.status == "deprecated":
         reason += f" (deprecated: {chosen.lifecycle.note or 'plan a replacement'})"
 
-    fin, draft = spec_pair(chosen, catalog, shot, spec, today)
+    fin, draft = spec_pair(chosen, catalog, shot, spec, today, reach)
     reason += references_note(chosen, shot, spec) + segments_note(chosen, list(fin.segments), fin.extends)
     reason += voices_note(chosen, shot, spec)
-    reason += f"; {chosen.evidence_note(today)}; {draft_reason(chosen, draft.model, catalog)}"
+    reason += f"; {chosen.evidence_note(today)}; {draft_reason(chosen, draft.model, catalog, today, reach)}"
     fallbacks = [m.id for _, m, _ in live if m.id != chosen.id][:4]
     return ShotPlan(
         shot_id=shot.id, kind=shot.kind.value, requested=requested, preferred=preferred.id,
@@ -361,14 +399,15 @@ def route_shot(shot: Shot, index: int, spec: ShotList, catalog: Catalog, today: 
     )
 
 
-def plan_shotlist(spec: ShotList, catalog: Catalog, today: dt.date | None = None) -> Plan:
-    """Route every shot. Raises RoutingError listing every shot that cannot be routed."""
-    today = today or dt.date.today()
+def plan_shotlist(spec: ShotList, catalog: Catalog, today: dt.date, reach: Reach | None = None) -> Plan:
+    """Route every shot. Raises RoutingError listing every shot that cannot be routed. ``reach``:
+    the routes this run can use (default: offline, every shot drawn by the animatic)."""
+    reach = reach or Reach()
     plans: list[ShotPlan] = []
     problems: list[tuple[tuple, str]] = []
     for i, shot in enumerate(spec.shots):
         try:
-            plans.append(route_shot(shot, i, spec, catalog, today))
+            plans.append(route_shot(shot, i, spec, catalog, today, reach))
         except RoutingError as exc:
             problems.extend(exc.problems)
     if problems:
@@ -377,18 +416,20 @@ def plan_shotlist(spec: ShotList, catalog: Catalog, today: dt.date | None = None
     if spec.budget_usd is not None:
         from reelflow.plan.budget_fit import fit_budget
 
-        plans, notes = fit_budget(plans, spec, catalog, today, spec.budget_usd)
+        plans, notes = fit_budget(plans, spec, catalog, today, spec.budget_usd, reach)
     plans = _joined(plans, spec, catalog)
     plans, groups = apply_groups(spec, plans, catalog, today, score, render_spec)
     notes += proposals(spec, plans, catalog) + sound_notes(spec, today)
     for i, shot in enumerate(spec.shots):  # takes after the budget: each take is the model as routed
         try:
-            plans[i] = plans[i].model_copy(update={"options": take_options(shot, i, spec, catalog, today, plans[i])})
+            plans[i] = plans[i].model_copy(update={"options": take_options(shot, i, spec, catalog, today, plans[i], reach)})
         except RoutingError as exc:
             problems.extend(exc.problems)
     if problems:
         raise RoutingError(problems)
-    return Plan(shots=plans, budget_usd=spec.budget_usd, notes=notes, groups=groups)
+    plans = [p.model_copy(update={"route": route_for(p.model, catalog, today, reach),
+                                  "draft_route": route_for(p.draft_model, catalog, today, reach)}) for p in plans]
+    return Plan(shots=plans, budget_usd=spec.budget_usd, notes=notes, groups=groups, reach=reach)
 
 
 def _joined(plans: list[ShotPlan], spec: ShotList, catalog: Catalog) -> list[ShotPlan]:

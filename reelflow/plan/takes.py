@@ -8,6 +8,7 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict
 
+from reelflow.errors import RoutingError
 from reelflow.plan.catalog import Catalog
 from reelflow.spec.shotlist import Shot, ShotList
 
@@ -26,11 +27,12 @@ class TakeOption(BaseModel):
     final: "RenderSpec"
 
 
-def take_options(shot: Shot, index: int, spec: ShotList, catalog: Catalog, today: dt.date, plan) -> list[TakeOption]:
+def take_options(shot: Shot, index: int, spec: ShotList, catalog: Catalog, today: dt.date, plan,
+                 reach=None) -> list[TakeOption]:
     """The takes of a shot: the routed model at ``takes`` seeds, then each compared model.
     Empty for a shot with one take. Raises RoutingError for a compared model that is unknown,
     retired or cannot render the shot."""
-    from reelflow.plan.routing import RoutingError, feasible, spec_pair
+    from reelflow.plan.routing import feasible, spec_pair
 
     if shot.takes == 1 and not shot.compare:
         return []
@@ -55,7 +57,7 @@ def take_options(shot: Shot, index: int, spec: ShotList, catalog: Catalog, today
             raise RoutingError([(where, f"compare: {why_not}")])
         if model_id == plan.model:
             continue  # already the routed takes
-        fin, draft = spec_pair(model, catalog, shot, spec, today)
+        fin, draft = spec_pair(model, catalog, shot, spec, today, reach)
         options.append(TakeOption(label=f"take {len(options) + 1} ({model_id}, seed {seed})", model=model_id,
                                   seed=seed, draft=draft, final=fin))
     return options if len(options) > 1 else []

@@ -12,10 +12,10 @@ import contextlib
 import datetime as dt
 import os
 import threading
-from dataclasses import dataclass
 from typing import Callable, Iterator
 
 from reelflow.plan.catalog import Catalog
+from reelflow.plan.routes import OFFLINE_ROUTE, Reach, RouteChoice, route_for
 from reelflow.providers.base import Provider
 
 GROUP = "reelflow.providers"
@@ -119,43 +119,16 @@ def _secret_configured(info) -> bool:
     return any(have) if info.any_env else all(have)
 
 
-@dataclass(frozen=True)
-class Resolution:
-    route: str  # provider that will render
-    route_model: str | None  # the model id at that route
-    note: str | None  # why it is not the intended model's own route
-    params: dict | None = None  # the route's extra catalog fields (mode, input template)
+def reach_of(catalog: Catalog, environ: dict[str, str] | None = None) -> Reach:
+    """What this process can reach, looked at once: the catalog's routes whose credentials are
+    present (the environment, else Prefect Secret blocks) and the routes with an adapter."""
+    environ = dict(os.environ if environ is None else environ)
+    configured = frozenset(route for route, info in catalog.routes.items()
+                           if info.configured(environ) or _secret_configured(info))
+    return Reach(configured=configured | {OFFLINE_ROUTE}, adapters=frozenset(_FACTORIES))
 
 
 def resolve_route(model_id: str, catalog: Catalog, today: dt.date,
-                  environ: dict[str, str] | None = None) -> Resolution:
-    """Pick the route for a model: first of route_preference that serves it, has an adapter, is
-    configured (credentials present) and is not retired; else the offline animatic, saying why."""
-    environ = dict(os.environ if environ is None else environ)
-    model = catalog.get(model_id)
-    if model.family == "animatic":
-        return Resolution("animatic", "animatic", None)
-    order = [r for r in catalog.route_preference if r in model.routes] + \
-            [r for r in model.routes if r not in catalog.route_preference]
-    missing: list[str] = []
-    no_adapter: list[str] = []
-    for route in order:
-        mroute = model.routes[route]
-        if mroute.retired_on(today):
-            continue
-        info = catalog.routes[route]
-        if not info.configured(environ) and not _secret_configured(info):
-            missing.append(" or ".join(info.env) if info.any_env else " + ".join(info.env))
-            continue
-        if route not in _FACTORIES:
-            no_adapter.append(route)
-            continue
-        extras = catalog.route_extras(model.id, route)
-        return Resolution(route, mroute.id, None, extras)
-    if no_adapter:
-        why = f"no adapter for {', '.join(no_adapter)} in this version"
-    elif missing:
-        why = "no " + " / ".join(dict.fromkeys(missing))
-    else:
-        why = "no live route"
-    return Resolution("animatic", "animatic", f"intended {model_id}, rendered animatic: {why}")
+                  environ: dict[str, str] | None = None) -> RouteChoice:
+    """The route of one model outside a run (a run reads its plan's, decided once)."""
+    return route_for(model_id, catalog, today, reach_of(catalog, environ))
