@@ -39,7 +39,8 @@ def review(run: RenderRun, edit: Edit, proto: Finished, *, timeout: int, mode: s
     from prefect.runtime import flow_run
 
     logger = get_run_logger()
-    models = sorted(m for m, spec in run.cat.models.items() if not spec.lifecycle.retired_on(run.today))
+    models = sorted(m for m, spec in run.cat.models.items()  # video generation models only
+                    if spec.does == "video" and not spec.lifecycle.retired_on(run.today))
     groups = review_groups([(s.id, s.shot.scene) for s in edit.shots])
     names = [g.name for g in groups] if len(groups) > 1 else []
     form = review_form(edit.ids, models, names)

@@ -165,6 +165,12 @@ class ModelSpec(Frozen):
     score_basis: str | None = None
     """How the per-kind scores were set (what is evidence, what is a stated adjustment)."""
 
+    @property
+    def does(self) -> str:
+        """What the entry makes: "video" (a draft or final generation tier, the only kind a shot's
+        `model:`, `compare:` or a review answer may name), "upscale" or "lipsync"."""
+        return "video" if self.tier in ("draft", "final") else self.tier
+
     def stale_evidence(self, today: dt.date, days: int = 90) -> bool:
         """No data point younger than ``days``: the scores may no longer reflect the field."""
         return not any(e.age_days(today) <= days for e in self.evidence)

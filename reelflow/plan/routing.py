@@ -9,6 +9,7 @@ preferred and why it took the successor. A budget downgrades the shots that lose
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import math
 from typing import Literal
 
@@ -137,6 +138,9 @@ class Plan(BaseModel):
     def for_shot(self, shot_id: str) -> ShotPlan:
         return next(s for s in self.shots if s.shot_id == shot_id)
 
+
+DOES = {"video": "video generation", "upscale": "video upscale", "lipsync": "lip sync"}
+"""A catalog entry's kind in words (ModelSpec.does)."""
 
 # ----------------------------------------------------------------- helpers
 
@@ -335,12 +339,14 @@ def route_shot(shot: Shot, index: int, spec: ShotList, catalog: Catalog, today: 
 
     if requested != "auto":
         if requested not in catalog.models:
-            import difflib
-
-            close = difflib.get_close_matches(requested, list(catalog.models), n=3, cutoff=0.4)
+            videos = [m for m, s in catalog.models.items() if s.does == "video"]
+            close = difflib.get_close_matches(requested, videos, n=3, cutoff=0.4)
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
             raise RoutingError([(loc, f"unknown model '{requested}'{hint}; see `reelflow models`")])
         preferred = catalog.models[requested]
+        if preferred.does != "video":
+            raise RoutingError([(loc, f"'{requested}' is a {DOES[preferred.does]} model, not a video generation "
+                                      f"model; a shot names a draft or final model (see `reelflow models`)")])
         base_reason = f"requested {requested}"
     else:
         if not ranked:

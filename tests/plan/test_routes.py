@@ -73,3 +73,59 @@ def test_no_draft_is_drawn_offline_while_its_final_is_real(example, route):
             for option in p.options:
                 if plan.route_of(option.model, CAT, TODAY).route != "animatic":
                     assert plan.route_of(option.draft.model, CAT, TODAY).route != "animatic", option.label
+
+
+@pytest.mark.parametrize("entry", ["sync-lipsync", "topaz-video-upscale"])
+def test_a_post_processing_entry_is_not_a_video_model(tmp_path, entry):
+    """A lip sync or upscale entry named as a shot's model is refused at its field, in one line,
+    by `validate` (and so by `plan` and `render`), never priced as a generation."""
+    from reelflow.errors import RoutingError, ShotListError
+    from reelflow.load.validate import check_shotlist
+
+    assert CAT.models[entry].does != "video"
+    with pytest.raises(RoutingError, match=f"'{entry}' is a .* model, not a video generation model"):
+        plan_shotlist(shots({"model": entry}), CAT, TODAY)
+    (tmp_path / ".git").mkdir()
+    path = tmp_path / "cut.yaml"
+    path.write_text(f"title: t\nshots:\n  - id: a\n    prompt: p\n    duration: 4\n    model: {entry}\n")
+    with pytest.raises(ShotListError) as err:
+        check_shotlist(path, CAT, TODAY)
+    (line,) = str(err.value).splitlines()
+    assert line.endswith(f"cut.yaml:6: shot 'a': model: '{entry}' is a {'lip sync' if 'sync' in entry else 'video upscale'} "
+                         "model, not a video generation model; a shot names a draft or final model (see `reelflow models`)")
+
+
+def test_the_review_form_offers_video_models_only_and_a_model_that_cannot_render_asks_again():
+    """The gate's model list holds only video generation models; an answer naming a model that
+    cannot render the shot raises a ReelflowError from re-routing, which the gate turns into a
+    problem shown on the form (the run pauses again instead of failing)."""
+    import dataclasses
+
+    from flows.gate import revise
+    from flows.review import ReviewInput, problems_in
+    from reelflow.errors import ReelflowError
+    from reelflow.load.loader import load_shotlist
+
+    video = sorted(m for m, s in CAT.models.items() if s.does == "video" and not s.lifecycle.retired_on(TODAY))
+    assert "sync-lipsync" not in video and "topaz-video-upscale" not in video
+    answer = ReviewInput(models={"horizon": "sync-lipsync"})
+    assert problems_in(answer, ["horizon"], video) == \
+        ["models: unknown model 'sync-lipsync' (see `reelflow models`)"]
+
+    @dataclasses.dataclass(frozen=True)
+    class Run:  # what revise reads of a RenderRun; the route task runs as a plain function
+        loaded: object
+        catalog_path: str | None = None
+        today: dt.date = TODAY
+        plan: object = None
+        cat: object = None
+
+        def task(self, t):
+            return t.fn
+
+    loaded = load_shotlist(ROOT / "shotlists" / "pier-scene.yaml", today=TODAY)
+    long_take = next(s for s in loaded.spec.shots if s.duration >= 12)
+    answer = ReviewInput(models={long_take.id: "ray-3.2"})
+    assert problems_in(answer, [s.id for s in loaded.spec.shots], video) == []
+    with pytest.raises(ReelflowError, match="ray-3.2 allows at most"):
+        revise(Run(loaded), answer, 1)
