@@ -103,3 +103,23 @@ def test_two_segments_that_show_the_same_thing_are_encoded_once(tmp_path):
         assert (report.encoded, report.frames_encoded) == (1, 24)
         assert probe(tmp_path / f"e{attempt}.mp4").frames == tl.frames == 96
         assert [p.name for p in store.iterdir()] == [f"{next(iter(store.iterdir())).stem}.mp4"]  # no part left
+
+
+def test_a_store_under_a_folder_with_an_apostrophe_exports(tmp_path):
+    """Segments are joined through a concat list: a path with a quote ("Bob's projects") was
+    written unescaped and every export failed (`Impossible to open '/.../Bob`)."""
+    spec = ShotList.model_validate({
+        "title": "t", "output": {"resolution": "720p", "fps": 24}, "defaults": {"transition": {"type": "cut"}},
+        "shots": [{"id": n, "prompt": "p", "duration": 1} for n in "ab"]})
+    tl = build_timeline(spec)
+    home = tmp_path / "Bob's projects" / "it's here"
+    home.mkdir(parents=True)
+    clips = [_clip(home / f"{n}.mp4", 90 * i, seconds=1) for i, n in enumerate("ab")]
+    wav = home / "mix.wav"
+    run_ffmpeg(["-f", "lavfi", "-i", "sine=f=440:r=48000", "-ac", "2", "-t", f"{tl.duration}", str(wav)], what="tone")
+    ids = [hashlib.sha256(p.read_bytes()).hexdigest() for p in clips]
+    done = export_segmented(tl, [Source(p) for p in clips], ids, wav, home / "edit.mp4", SIZE,
+                            lambda key: home / "segments" / f"{key}.mp4")
+    assert done.encoded == 2
+    info = probe(home / "edit.mp4")
+    assert info.frames == tl.frames and info.has_audio

@@ -144,12 +144,18 @@ def _pipe_encode(frames, count: int, rate: str, size: tuple[int, int], grade: li
     part.replace(dest)
 
 
+def concat_quoted(path: Path) -> str:
+    """A path as the concat demuxer reads it: in single quotes, a quote inside written '\\''
+    (a store under "Bob's projects" must export like any other)."""
+    return "'" + str(path).replace("'", "'\\''") + "'"
+
+
 def _join(paths: list[Path], counts: list[int], timeline: Timeline, audio_wav: Path, out: Path) -> None:
     """Segments by stream copy, each its exact duration, with the mix as AAC; +faststart."""
     listing = out.with_name(out.stem + ".segments.txt")
     lines = ["ffconcat version 1.0"]
     for path, n in zip(paths, counts):
-        lines += [f"file '{str(path.resolve())}'", f"duration {n / timeline.fps:.6f}"]
+        lines += [f"file {concat_quoted(path.resolve())}", f"duration {n / timeline.fps:.6f}"]
     listing.write_text("\n".join(lines) + "\n")
     part = out.with_name(out.stem + ".part.mp4")
     try:
