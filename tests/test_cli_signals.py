@@ -90,3 +90,26 @@ def test_signal_stops_the_run_and_its_server(tmp_path, sig):
     while time.monotonic() < stop and any(alive(p) for p in server):
         time.sleep(0.5)
     assert not any(alive(p) for p in server), f"left running: {server}"
+
+
+def test_sigkill_leaves_no_server_behind(tmp_path):
+    """SIGKILL (the OOM killer, a container past its grace period) gives the CLI no chance to stop
+    Prefect's temporary API server: the watchdog started beside it ends the server within seconds."""
+    path = make_repo(tmp_path, LIST, music=False)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+    proc = subprocess.Popen([EXE, "render", str(path), "--approve-all", "--out", str(tmp_path / "out"),
+                             "--store", str(tmp_path / "store")], cwd=tmp_path, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server: dict[int, str] = {}
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and proc.poll() is None and not server:
+        server = {p: c for p, c in descendants(proc.pid).items() if "uvicorn" in c}
+        time.sleep(0.2)
+    assert server, "the temporary API server never started"
+    time.sleep(1.0)  # the watchdog's first look at the tree (it looks every 0.25 s)
+    proc.kill()
+    proc.wait()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and any(alive(p) for p in server):
+        time.sleep(0.2)
+    assert not any(alive(p) for p in server), f"left running after SIGKILL: {server}"

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from reelflow.runtime.orphans import start_for
 from reelflow import providers
 from reelflow.load.catalog_file import load_catalog
 from reelflow.errors import EXIT_BUDGET, EXIT_INTERRUPTED, EXIT_INVALID, InputError, ReelflowError, one_line
@@ -282,6 +283,7 @@ def render(path: Path,
         params = {"shotlist": str(path), "out_dir": str(out_dir) if out_dir else None, "approval": mode,
                   "approve": approve or None, "store_dir": store, "catalog": catalog, "today": today,
                   "takes": picks or None}
+        start_for()  # Prefect's temporary server (and any worker process) ends with us, even on SIGKILL
         manifest = _run_flow(params)
         if mode == "prototype-only" and not prototype_only:
             manifest = _ask_for_approval(manifest, out_dir, params)
