@@ -128,6 +128,7 @@ def plan(path: Path, as_json: bool = typer.Option(False, "--json", help="Machine
         rows.append({
             "shot": sp.shot_id, "kind": sp.kind, "model": sp.model, "preferred": sp.preferred,
             "draft_model": sp.draft_model, "route": res.route, "route_note": res.note,
+            "draft_route": pl.route_of(sp.draft_model, cat, today).route,
             "reason": sp.reason, "fallbacks": sp.fallbacks,
             "final": sp.final.model_dump(), "draft": sp.draft.model_dump(), "continuity": sp.continuity,
             "takes": [o.model_dump(include={"label", "model", "seed"}) for o in sp.options],
@@ -148,7 +149,7 @@ def plan(path: Path, as_json: bool = typer.Option(False, "--json", help="Machine
     for col in ("shot", "kind", "model", "draft", "clip", "reason", "proto $", "final $"):
         t.add_column(col, overflow="fold")
     for r, sp in zip(rows, pl.shots):
-        t.add_row(r["shot"], r["kind"], r["model"], r["draft_model"],
+        t.add_row(r["shot"], r["kind"], f"{r['model']} @{r['route']}", f"{r['draft_model']} @{r['draft_route']}",
                   escape(sp.clip_note), escape(r["reason"] + (f" [{r['route_note']}]" if r["route_note"] else "")),
                   f"{sp.draft_cost:.2f}", f"{sp.final.cost:.2f}")
     out.print(t)
