@@ -23,7 +23,7 @@ demo: setup
 # longest files first (tests/conftest.py): 968 s -> 615 s on this 2-core machine.
 TEST_WORKERS ?= 2
 test: setup
-	bash .ci/lint-imports
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=15
 
 # Every test that sends a signal or measures time, 20 times, two at once (CI's load).

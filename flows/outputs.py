@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from reelflow.store.assets import Links, asset_store_from_env
+from reelflow.store.assets import Links, asset_store_from_env, data_uri
 from reelflow.deliver.contact import contact_sheet, takes_sheet
 from reelflow.edit.clip import ClipResult
-from reelflow.media.previews import PLAYER_PROXY, data_uri, jpeg_bytes, proxy_clip
+from reelflow.media.previews import PLAYER_PROXY, jpeg_bytes, proxy_clip
 from reelflow.edit.qc_tally import cell as qc_cell, line as qc_line, tally as qc_tally
 from reelflow.store.local import Store, temp_prefix
 from reelflow.flows.review import ReviewPage, ShotReview

@@ -124,11 +124,11 @@ def plan(path: Path, as_json: bool = typer.Option(False, "--json", help="Machine
         otio.adapters.write_to_file(planned_otio(Edit.planned(loaded, pl)), str(otio_out))
     rows = []
     for sp in pl.shots:
-        res = pl.route_of(sp.model, cat, today)
+        res = sp.route
         rows.append({
             "shot": sp.shot_id, "kind": sp.kind, "model": sp.model, "preferred": sp.preferred,
             "draft_model": sp.draft_model, "route": res.route, "route_note": res.note,
-            "draft_route": pl.route_of(sp.draft_model, cat, today).route,
+            "draft_route": sp.draft_route.route,
             "reason": sp.reason, "fallbacks": sp.fallbacks,
             "final": sp.final.model_dump(), "draft": sp.draft.model_dump(), "continuity": sp.continuity,
             "takes": [o.model_dump(include={"label", "model", "seed"}) for o in sp.options],
@@ -270,7 +270,7 @@ def render(path: Path,
     except ReelflowError as exc:
         raise _fail(exc) from None
     billable = sum(sp.cost for sp in pl.shots
-                   if pl.route_of(sp.model, cat, today).route != "animatic")
+                   if sp.route.route != "animatic")
     if pl.budget_usd is not None and billable > pl.budget_usd:
         _say(f"error: estimated cost ${billable:.2f} exceeds budget_usd ${pl.budget_usd:g}; see `reelflow plan {path}`")
         raise typer.Exit(EXIT_BUDGET)

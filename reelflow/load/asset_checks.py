@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import struct
 import subprocess
-import warnings
 from pathlib import Path
 
 from reelflow.errors import MediaError, Problem
@@ -72,10 +71,7 @@ def image_problem(path: Path) -> str | None:
     if path.stat().st_size == 0:
         return "empty file (0 bytes)"
     try:
-        with warnings.catch_warnings():  # Pillow's bomb warning names the file on stderr; the bound below says it in one line
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            im = Image.open(path)
-        with im:
+        with Image.open(path) as im:
             w, h = im.size  # read from the header, before any pixel is decoded
             if max(w, h) > MAX_IMAGE_SIDE:
                 return f"image is {w}x{h}; the limit is {MAX_IMAGE_SIDE} px on a side (scale it down)"

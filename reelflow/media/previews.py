@@ -10,7 +10,6 @@ from pathlib import Path
 from PIL import Image
 
 from reelflow.media.ffmpeg import run_ffmpeg
-from reelflow.store.assets import INLINE_LIMIT, data_uri  # noqa: F401 - the previews inline with it
 
 # What one inline preview may weigh; bigger ones are left out rather than bloating the artifact.
 

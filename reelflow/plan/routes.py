@@ -38,6 +38,11 @@ class Reach(BaseModel):
         """Some cloud route is usable: routing then prefers what the user can reach."""
         return any(r != OFFLINE_ROUTE for r in self.usable)
 
+    def can_use(self, route: str, catalog: Catalog) -> bool:
+        """Configured (a route that needs no key always is) and served by an adapter."""
+        configured = route in self.configured or not catalog.routes[route].env
+        return configured and (self.adapters is None or route in self.adapters)
+
     def key(self) -> str:
         """What the route task's cache is keyed on (a key added or removed re-plans)."""
         return ",".join(sorted(self.configured)) + "|" + ",".join(sorted(self.adapters or ()))
@@ -50,9 +55,16 @@ class RouteChoice(BaseModel):
 
     route: str
     route_model: str
-    note: str | None = None
-    """Why it is not the intended model's own route (the animatic standing in), else None."""
+    missing: str | None = None
+    """What would make the intended model reachable ("no FAL_KEY"), when the animatic stands in."""
+    intended: str | None = None
+    """The model the animatic stands in for."""
     params: dict[str, Any] | None = None
+
+    @property
+    def note(self) -> str | None:
+        """Why it is not the intended model's own route, in the words the plan and manifest show."""
+        return f"intended {self.intended}, rendered animatic: {self.missing}" if self.missing else None
 
 
 def _ordered_routes(model: ModelSpec, catalog: Catalog) -> list[str]:
@@ -86,16 +98,16 @@ def route_for(model_id: str, catalog: Catalog, today: dt.date, reach: Reach) -> 
         why = "no " + " / ".join(dict.fromkeys(missing))
     else:
         why = "no live route"
-    return RouteChoice(route=OFFLINE_ROUTE, route_model="animatic",
-                       note=f"intended {model_id}, rendered animatic: {why}")
+    return RouteChoice(route=OFFLINE_ROUTE, route_model="animatic", missing=why, intended=model_id)
 
 
 def reachable(model: ModelSpec, catalog: Catalog, today: dt.date, reach: Reach) -> bool:
-    """A cloud route of the model is usable (the animatic itself counts only offline)."""
-    return route_for(model.id, catalog, today, reach).route != OFFLINE_ROUTE
+    """A live route of the model is usable (routing asks this per candidate: no route's extras
+    are built; the animatic itself is not a cloud model)."""
+    return model.family != "animatic" and any(
+        not mroute.retired_on(today) and reach.can_use(route, catalog) for route, mroute in model.routes.items())
 
 
 def needs(model: ModelSpec, catalog: Catalog, today: dt.date, reach: Reach) -> str:
     """What would make the model reachable, in a few words (for the routing reason)."""
-    note = route_for(model.id, catalog, today, reach).note or ""
-    return note.split(": ", 1)[-1] if note else "reachable"
+    return route_for(model.id, catalog, today, reach).missing or "reachable"

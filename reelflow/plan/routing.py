@@ -357,7 +357,7 @@ def route_shot(shot: Shot, index: int, spec: ShotList, catalog: Catalog, today: 
                                  f"take of segments (longest possible: {longest}s); split the shot")])
         preferred = ranked[0][1]
         base_reason = f"{shot.kind.value} shot: {preferred.id}, " + ", ".join(ranked[0][2])
-        best_reachable = next((t for t in live if online and reachable(t[1], catalog, today, reach)), None)
+        best_reachable = next((t for t in live if can[t[1].id]), None) if online else None
         if best_reachable and best_reachable[1].id != preferred.id:
             top = preferred
             preferred = best_reachable[1]

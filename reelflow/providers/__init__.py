@@ -15,6 +15,7 @@ import threading
 from typing import Callable, Iterator
 
 from reelflow.plan.catalog import Catalog
+from reelflow.runtime.secrets import credential
 from reelflow.plan.routes import OFFLINE_ROUTE, Reach, RouteChoice, route_for
 from reelflow.providers.base import Provider
 
@@ -113,8 +114,6 @@ def _secret_configured(info) -> bool:
     """Credentials may live in Prefect Secret blocks instead of the environment."""
     if not info.env or os.environ.get("REELFLOW_SECRET_BLOCKS", "1") == "0":
         return False
-    from reelflow.runtime.secrets import credential
-
     have = [credential(name) is not None for name in info.env]
     return any(have) if info.any_env else all(have)
 

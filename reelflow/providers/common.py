@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from reelflow.runtime.secrets import credential, secret_block_name  # noqa: F401 - the adapters' keys
+from reelflow.runtime.secrets import credential, secret_block_name
 from reelflow.errors import (
     ContentRejectedError, MediaError, OutputGoneError, PermanentProviderError, ProviderError,
     TransientProviderError,

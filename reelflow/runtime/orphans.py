@@ -3,97 +3,84 @@
 SIGTERM and Ctrl-C unwind the CLI and stop Prefect's temporary API server (cli/signals.py); SIGKILL
 (the OOM killer, a container stopped after its grace period) gives the process no chance to, and
 its children (uvicorn with its port and SQLite database) are re-parented and live on. So the CLI
-starts this watchdog beside itself: a small process of its own session that keeps the list of the
-CLI's descendants while the CLI lives, and once it is gone terminates them (SIGKILL after a grace
-period). Each pid is remembered with its start time, so a pid reused by the system is never hit.
+marks its environment with a token every process it starts inherits, and starts this watchdog
+beside itself, in a session of its own and without the token: it waits for the CLI to end, then
+terminates every process still carrying the token (SIGKILL after a grace period). Marking by
+inheritance needs no look at the process tree while the CLI lives, so nothing started a moment
+before the kill can slip through.
 
-    python -m reelflow.runtime.orphans <pid>
+    python -m reelflow.runtime.orphans <pid> <token>
 
-Linux only (it reads /proc); elsewhere it exits at once.
+Linux only (it reads /proc); elsewhere it is not started.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+TOKEN_VAR = "REELFLOW_RUN_TOKEN"
 POLL_S = 0.25
 GRACE_S = 3.0
 
 
-def _stat(pid: int) -> tuple[str, int] | None:
-    """(state, start time in clock ticks) of a process, None if gone."""
+def _alive(pid: int) -> bool:
     try:
         text = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
-        return None
-    fields = text[text.rindex(")") + 2:].split()  # after the command name, which may hold spaces
-    return fields[0], int(fields[19])
+        return False
+    return text[text.rindex(")") + 2] != "Z"  # the state, after the command name (which may hold spaces)
 
 
-def _children(pid: int) -> list[int]:
-    kids: list[int] = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
+def marked(token: str) -> list[int]:
+    """Every live process whose environment carries the token (other users' are unreadable)."""
+    mark = f"{TOKEN_VAR}={token}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
         try:
-            kids += map(int, (task / "children").read_text().split())
+            if mark in (entry / "environ").read_bytes().split(b"\0"):
+                found.append(int(entry.name))
         except OSError:
             continue
-    return kids
-
-
-def descendants(pid: int) -> dict[int, int]:
-    """pid -> start time of every live process below ``pid``."""
-    found: dict[int, int] = {}
-    todo = [pid]
-    while todo:
-        for kid in _children(todo.pop()):
-            st = _stat(kid)
-            if st and st[0] != "Z" and kid not in found:
-                found[kid] = st[1]
-                todo.append(kid)
     return found
 
 
-def _alive(pid: int, started: int | None = None) -> bool:
-    st = _stat(pid)
-    return bool(st) and st[0] != "Z" and (started is None or st[1] == started)
-
-
-def watch(parent: int) -> int:
-    """Follow ``parent``'s descendants until it ends; then end whatever of them is left."""
-    known: dict[int, int] = {}
-    parent_start = (_stat(parent) or ("", None))[1]
-    while _alive(parent, parent_start):
-        known.update(descendants(parent))
-        known = {p: s for p, s in known.items() if _alive(p, s)}
+def watch(parent: int, token: str) -> int:
+    """Wait for ``parent`` to end; then end whatever still carries its token."""
+    while _alive(parent):
         time.sleep(POLL_S)
-    left = {p: s for p, s in known.items() if p != os.getpid() and _alive(p, s)}
+    left = marked(token)
     for sig in (signal.SIGTERM, signal.SIGKILL):
-        for pid, started in left.items():
-            if _alive(pid, started):
-                try:
-                    os.kill(pid, sig)
-                except OSError:
-                    pass
+        for pid in left:
+            try:
+                os.kill(pid, sig)
+            except OSError:
+                pass
         deadline = time.monotonic() + GRACE_S
-        while time.monotonic() < deadline and any(_alive(p, s) for p, s in left.items()):
+        while time.monotonic() < deadline and any(map(_alive, left)):
             time.sleep(0.1)
+        left = [pid for pid in left if _alive(pid)]
     return 0
 
 
-def start_for(pid: int | None = None) -> subprocess.Popen | None:
-    """Start the watchdog for ``pid`` (default: this process) in a session of its own, so a
-    signal to the CLI's process group does not take it along before it has done its work."""
-    if not Path("/proc/self/task").is_dir():
+def start_for() -> subprocess.Popen | None:
+    """Mark this process's environment (inherited by all it starts from now on) and start the
+    watchdog for it, in a session of its own so a signal to the CLI's group leaves it standing."""
+    if not Path("/proc/self/environ").is_file():
         return None
-    return subprocess.Popen([sys.executable, "-m", "reelflow.runtime.orphans", str(pid or os.getpid())],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True, close_fds=True)
+    token = os.environ[TOKEN_VAR] = secrets.token_hex(8)  # a run inside a run marks its own
+    env = {k: v for k, v in os.environ.items() if k != TOKEN_VAR}
+    return subprocess.Popen([sys.executable, "-m", "reelflow.runtime.orphans", str(os.getpid()), token],
+                            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True, close_fds=True)
 
 
 if __name__ == "__main__":
-    sys.exit(watch(int(sys.argv[1])) if len(sys.argv) == 2 and Path("/proc").is_dir() else 0)
+    sys.exit(watch(int(sys.argv[1]), sys.argv[2]) if len(sys.argv) == 3 else 2)
